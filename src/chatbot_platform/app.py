@@ -1,0 +1,57 @@
+"""The application factory and its lifespan. Nothing here does I/O at import time."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from chatbot_platform import __version__
+from chatbot_platform.kit.admin_token import resolve_admin_token, token_path
+from chatbot_platform.kit.db import Database
+from chatbot_platform.kit.http import RequestContextMiddleware, install_error_handlers
+from chatbot_platform.knowledge.endpoints import router as knowledge_router
+from chatbot_platform.ops.endpoints import router as ops_router
+from chatbot_platform.settings import Settings, load_settings
+from chatbot_platform.tenants.endpoints import router as tenants_router
+
+
+def announce_admin_token(settings: Settings) -> str:
+    token, generated = resolve_admin_token(settings)
+    if generated:
+        sys.stderr.write(
+            f"\n  Generated the development admin token (stored in {token_path(settings)}):\n\n"
+            f"    ADMIN_TOKEN={token}\n\n"
+        )
+    elif settings.app.admin_token is None:
+        sys.stderr.write(f"\n  Development admin token: see {token_path(settings)}\n\n")
+    return token
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.admin_token = announce_admin_token(settings)
+        database = await Database.open(settings)
+        app.state.database = database
+        try:
+            yield
+        finally:
+            await database.close()
+
+    app = FastAPI(
+        title=settings.app.name,
+        version=__version__,
+        description="Multi-tenant RAG chatbot platform with an OpenAI-compatible API.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    for router in (ops_router, tenants_router, knowledge_router):
+        app.include_router(router)
+    return app

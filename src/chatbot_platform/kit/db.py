@@ -1,0 +1,125 @@
+"""Engine, sessions and the database URL, embedded or configured."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from chatbot_platform.kit.embedded_pg import EmbeddedPostgres
+from chatbot_platform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def configured_url(settings: Settings) -> URL | None:
+    """The SQLAlchemy URL from DATABASE_URL or DB_*, or None for the embedded server."""
+    db = settings.database
+    if db.url is not None:
+        url = make_url(db.url.get_secret_value())
+        if url.get_backend_name() not in {"postgresql", "postgres"}:
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        return url.set(drivername="postgresql+asyncpg")
+    if db.host is None:
+        return None
+    return URL.create(
+        "postgresql+asyncpg",
+        username=db.username,
+        password=db.password.get_secret_value() if db.password else None,
+        host=db.host,
+        port=db.port,
+        database=db.database,
+    )
+
+
+def connect_args(settings: Settings, url: URL) -> dict[str, Any]:
+    args: dict[str, Any] = {"server_settings": {"search_path": settings.database.search_path}}
+    if url.host and not url.query.get("host"):
+        args["ssl"] = settings.database.sslmode
+    return args
+
+
+@dataclass
+class Database:
+    """One engine and session factory; owns the embedded server when it started one."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    embedded: EmbeddedPostgres | None = None
+    url: URL = field(default_factory=lambda: make_url("postgresql+asyncpg://"))
+
+    @classmethod
+    async def open(cls, settings: Settings, *, url: URL | str | None = None) -> Database:
+        embedded = None
+        resolved = make_url(url) if url is not None else configured_url(settings)
+        if resolved is None:
+            embedded = await start_embedded(settings)
+            resolved = make_url(embedded.url())
+        engine = create_async_engine(
+            resolved,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            connect_args=connect_args(settings, resolved),
+        )
+        _install_slow_query_log(engine, settings)
+        sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        return cls(engine=engine, sessions=sessions, embedded=embedded, url=resolved)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session that commits when the block ends normally and rolls back otherwise."""
+        async with self.sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
+            self.embedded = None
+
+
+async def start_embedded(settings: Settings) -> EmbeddedPostgres:
+    embedded = EmbeddedPostgres(settings.app.storage_path)
+    await asyncio.to_thread(embedded.start)
+    await asyncio.to_thread(embedded.ensure_database)
+    return embedded
+
+
+def _install_slow_query_log(engine: AsyncEngine, settings: Settings) -> None:
+    if not (settings.logging.slow_queries or settings.logging.query_enabled):
+        return
+    threshold = settings.logging.slow_query_threshold / 1000
+    log_all = settings.logging.query_enabled
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _start(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:  # noqa: ARG001
+        conn.info.setdefault("query_started", []).append(time.perf_counter())
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _stop(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:  # noqa: ARG001
+        elapsed = time.perf_counter() - conn.info["query_started"].pop()
+        slow = elapsed >= threshold
+        if log_all or slow:
+            log.log(
+                logging.WARNING if slow else logging.DEBUG,
+                "slow query" if slow else "query",
+                extra={"duration_ms": round(elapsed * 1000, 1), "statement": statement[:2000]},
+            )

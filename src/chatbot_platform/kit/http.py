@@ -1,0 +1,135 @@
+"""Request ids, access logs and the one error handler."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chatbot_platform.kit.context import request_id_var, tenant_id_var
+from chatbot_platform.kit.errors import AppError
+
+log = logging.getLogger("chatbot_platform.http")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (honouring a sane X-Request-Id) and logs one line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_token = request_id_var.set(request_id)
+        tenant_token = tenant_id_var.set(None)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"].append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            request_id_var.reset(request_token)
+            tenant_id_var.reset(tenant_token)
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id_var.get()}
+    if details is not None:
+        body["details"] = details
+    return {"error": body}
+
+
+def _json(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+    return _json(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    details = []
+    for error in exc.errors():
+        location = [str(part) for part in error["loc"]]
+        field = ".".join(location[1:]) if len(location) > 1 else location[0]
+        details.append({"field": field, "location": location[0], "message": error["msg"]})
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+    return _json(422, "validation_error", f"Invalid request: {summary}", details)
+
+
+async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = _STATUS_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+    return _json(exc.status_code, code, message, headers=dict(exc.headers or {}))
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.error("database unavailable", exc_info=exc)
+    return _json(
+        503,
+        "service_unavailable",
+        "The database is unavailable; retry shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error", exc_info=exc)
+    return _json(500, "internal_error", "Internal server error.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    handlers: dict[type[Exception], Any] = {
+        AppError: _app_error,
+        RequestValidationError: _validation_error,
+        StarletteHTTPException: _http_error,
+        OperationalError: _database_unavailable,
+        DBAPIError: _unexpected,
+        Exception: _unexpected,
+    }
+    for exc_class, handler in handlers.items():
+        app.add_exception_handler(exc_class, handler)

@@ -1,0 +1,155 @@
+"""Repository bases. Every read of a tenant-owned table goes through TenantRepository.
+
+A test walks the source tree and fails if a query on a tenant-owned model is built anywhere
+else, so this module is the single choke point for tenancy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar, cast
+
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from chatbot_platform.kit.errors import Conflict
+from chatbot_platform.models.base import Base, TenantOwned
+
+M = TypeVar("M", bound=Base)
+T = TypeVar("T", bound=TenantOwned)
+
+
+class Repository(Generic[M]):
+    """Platform-level tables (tenants, users, audit log): no tenant filter applies."""
+
+    model: type[M]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def select(self) -> Select[M]:
+        return select(self.model)
+
+    async def get(self, id_: uuid.UUID) -> M | None:
+        return await self.session.get(self.model, id_)
+
+    async def first(self, *where: ColumnElement[bool]) -> M | None:
+        return (await self.session.scalars(self.select().where(*where).limit(1))).first()
+
+    async def list(
+        self,
+        *where: ColumnElement[bool],
+        order_by: Sequence[Any] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[M]:
+        query = self.select().where(*where).order_by(*order_by).offset(offset).limit(limit)
+        return list(await self.session.scalars(query))
+
+    async def count(self, *where: ColumnElement[bool]) -> int:
+        query = select(func.count()).select_from(self.model).where(*where)
+        return int(await self.session.scalar(query) or 0)
+
+    async def add(self, obj: M, *, conflict: Conflict | None = None) -> M:
+        """Insert; with `conflict`, a unique violation raises that error instead."""
+        await flush_new(self.session, obj, conflict)
+        return obj
+
+    async def save(self, obj: M, *, conflict: Conflict | None = None) -> M:
+        await flush_new(self.session, obj, conflict)
+        return obj
+
+    async def delete(self, obj: M) -> None:
+        await self.session.delete(obj)
+        await self.session.flush()
+
+
+class TenantRepository(Generic[T]):
+    """Reads and writes of one tenant's rows; the tenant filter is inside every query."""
+
+    model: type[T]
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    def _in_tenant(self) -> ColumnElement[bool]:
+        return cast(ColumnElement[bool], self.model.tenant_id == self.tenant_id)
+
+    def select(self) -> Select[T]:
+        return select(self.model).where(self._in_tenant())
+
+    async def get(self, id_: uuid.UUID) -> T | None:
+        return await self.first(self.model.id == id_)  # type: ignore[attr-defined]
+
+    async def first(self, *where: ColumnElement[bool]) -> T | None:
+        return (await self.session.scalars(self.select().where(*where).limit(1))).first()
+
+    async def list(
+        self,
+        *where: ColumnElement[bool],
+        order_by: Sequence[Any] = (),
+        limit: int | None = None,
+        offset: int = 0,
+        options: Sequence[Any] = (),
+    ) -> list[T]:
+        query = self.select().where(*where).options(*options).order_by(*order_by).offset(offset).limit(limit)
+        return list(await self.session.scalars(query))
+
+    async def count(self, *where: ColumnElement[bool]) -> int:
+        query = (
+            select(func.count()).select_from(self.model).where(self._in_tenant(), *where)
+        )
+        return int(await self.session.scalar(query) or 0)
+
+    async def add(self, obj: T, *, conflict: Conflict | None = None) -> T:
+        """Insert for this tenant; with `conflict`, a unique violation raises that error instead."""
+        obj.tenant_id = self.tenant_id
+        await flush_new(self.session, obj, conflict)
+        return obj
+
+    async def save(self, obj: T, *, conflict: Conflict | None = None) -> T:
+        if obj.tenant_id != self.tenant_id:
+            raise PermissionError("object belongs to another tenant")
+        await flush_new(self.session, obj, conflict)
+        return obj
+
+    async def delete(self, obj: T) -> None:
+        if obj.tenant_id != self.tenant_id:
+            raise PermissionError("object belongs to another tenant")
+        await self.session.delete(obj)
+        await self.session.flush()
+
+    async def update_where(self, values: dict[str, Any], *where: ColumnElement[bool]) -> int:
+        query = update(self.model).where(self._in_tenant(), *where).values(**values)
+        result = await self.session.execute(query)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def delete_where(self, *where: ColumnElement[bool]) -> int:
+        query = delete(self.model).where(self._in_tenant(), *where)
+        result = await self.session.execute(query)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def flush_new(session: AsyncSession, obj: Any, conflict: Conflict | None) -> None:
+    """Flush `obj`; inside a savepoint when a unique violation must become a Conflict."""
+    session.add(obj)
+    if conflict is None:
+        await session.flush()
+        return
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        if "unique" not in str(exc.orig).lower() and "duplicate" not in str(exc.orig).lower():
+            raise
+        raise conflict from exc
+
+
+async def lookup_credential(session: AsyncSession, column: InstrumentedAttribute[str], value: str) -> Any:
+    """The one sanctioned cross-tenant read: resolving a credential (unique column) to its row."""
+    model = column.class_
+    return (await session.scalars(select(model).where(column == value).limit(1))).first()

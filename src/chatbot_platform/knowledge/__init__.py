@@ -1,0 +1,1 @@
+"""Knowledge bases: named collections of documents with a full-text language."""

@@ -1,0 +1,27 @@
+"""Every ORM table, one module each."""
+
+from chatbot_platform.models.api_key import ApiKey
+from chatbot_platform.models.audit_log import AuditEntry
+from chatbot_platform.models.base import Base, TenantOwned
+from chatbot_platform.models.chunk import Chunk
+from chatbot_platform.models.document import Document, DocumentSource, DocumentStatus
+from chatbot_platform.models.knowledge_base import KnowledgeBase
+from chatbot_platform.models.membership import Membership, Role
+from chatbot_platform.models.tenant import Tenant
+from chatbot_platform.models.user import User
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Chunk",
+    "Document",
+    "DocumentSource",
+    "DocumentStatus",
+    "KnowledgeBase",
+    "Membership",
+    "Role",
+    "Tenant",
+    "TenantOwned",
+    "User",
+]

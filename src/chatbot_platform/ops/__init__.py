@@ -1,0 +1,1 @@
+"""Operations: liveness, health, and (later) metrics and maintenance."""

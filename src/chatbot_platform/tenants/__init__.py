@@ -1,0 +1,1 @@
+"""Tenants, their users and API keys: the provisioning side of the platform."""

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from chatbot_platform.models import Role
+from chatbot_platform.tenants.scopes import Scope
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Domain = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=253, pattern=r"^[a-z0-9.-]+$")
+]
+Language = Literal["it", "en"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TenantCreate(Strict):
+    name: Name
+    slug: Slug | None = Field(None, description="URL-safe id; derived from the name when omitted.")
+    domain: Domain | None = None
+    plan: Annotated[str, StringConstraints(min_length=1, max_length=50)] = "free"
+    default_language: Language | None = Field(None, description="it or en; APP_LOCALE when omitted.")
+
+
+class TenantUpdate(Strict):
+    name: Name | None = None
+    slug: Slug | None = None
+    domain: Domain | None = None
+    plan: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
+    default_language: Language | None = None
+
+
+class Tenant(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    slug: str
+    domain: str | None
+    plan: str
+    default_language: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class TenantCreated(Tenant):
+    default_knowledge_base_id: uuid.UUID
+
+
+class ApiKeyCreate(Strict):
+    name: Name
+    scopes: list[Scope] | None = Field(None, description="Defaults to every scope.")
+
+
+class ApiKey(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKey):
+    key: str = Field(description="The secret key. Shown only now; only its hash is stored.")
+
+
+class UserCreate(Strict):
+    email: EmailStr
+    name: Name
+    role: Role
+    password: Annotated[str, StringConstraints(min_length=12, max_length=256)] | None = Field(
+        None, description="At least 12 characters; omit to invite the user to set one."
+    )
+
+
+class Member(BaseModel):
+    id: uuid.UUID
+    email: str
+    name: str
+    role: Role
+    has_password: bool
+    created_at: datetime
+
+
+class Me(BaseModel):
+    tenant: Tenant
+    key_id: uuid.UUID
+    key_name: str
+    scopes: list[str]

@@ -1,0 +1,186 @@
+"""Provisioning: tenants, their API keys and users. Services never commit."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from chatbot_platform.kit.clock import utcnow
+from chatbot_platform.kit.repository import lookup_credential
+from chatbot_platform.kit.security import constant_time_equals, hash_password, sha256_hex
+from chatbot_platform.knowledge import service as knowledge
+from chatbot_platform.models import ApiKey, KnowledgeBase, Membership, Tenant, User
+from chatbot_platform.tenants.errors import AlreadyMember, ApiKeyNotFound, SlugTaken, TenantNotFound
+from chatbot_platform.tenants.repository import ApiKeyRepo, MembershipRepo, TenantRepo, UserRepo
+from chatbot_platform.tenants.schemas import ApiKeyCreate, TenantCreate, TenantUpdate, UserCreate
+from chatbot_platform.tenants.scopes import ALL_SCOPES
+
+KEY_PREFIX = "cbp_"
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:63].strip("-")
+    return slug or "tenant"
+
+
+async def _free_slug(repo: TenantRepo, base: str) -> str:
+    candidate, n = base, 1
+    while await repo.first(Tenant.slug == candidate) is not None:
+        n += 1
+        suffix = f"-{n}"
+        candidate = base[: 63 - len(suffix)] + suffix
+    return candidate
+
+
+async def create_tenant(
+    session: AsyncSession, data: TenantCreate, *, default_locale: str
+) -> tuple[Tenant, KnowledgeBase]:
+    """A tenant with its default knowledge base, in the caller's transaction."""
+    repo = TenantRepo(session)
+    if data.slug is not None:
+        slug = data.slug
+        if await repo.first(Tenant.slug == slug) is not None:
+            raise SlugTaken(slug)
+    else:
+        slug = await _free_slug(repo, slugify(data.name))
+    tenant = Tenant(
+        name=data.name,
+        slug=slug,
+        domain=data.domain,
+        plan=data.plan,
+        default_language=data.default_language or default_locale,
+        settings={},
+    )
+    await repo.add(tenant, conflict=SlugTaken(slug))
+    kb = await knowledge.create_default(session, tenant.id, tenant.default_language)
+    return tenant, kb
+
+
+async def list_tenants(session: AsyncSession, *, limit: int, offset: int) -> tuple[list[Tenant], int]:
+    repo = TenantRepo(session)
+    items = await repo.list(order_by=[Tenant.created_at, Tenant.slug], limit=limit, offset=offset)
+    return items, await repo.count()
+
+
+async def get_tenant_or_raise(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
+    tenant = await TenantRepo(session).get(tenant_id)
+    if tenant is None:
+        raise TenantNotFound()
+    return tenant
+
+
+async def get_tenant_by_slug_or_id(session: AsyncSession, ref: str) -> Tenant:
+    try:
+        return await get_tenant_or_raise(session, uuid.UUID(ref))
+    except ValueError:
+        tenant = await TenantRepo(session).first(Tenant.slug == ref)
+        if tenant is None:
+            raise TenantNotFound() from None
+        return tenant
+
+
+async def update_tenant(session: AsyncSession, tenant_id: uuid.UUID, data: TenantUpdate) -> Tenant:
+    repo = TenantRepo(session)
+    tenant = await get_tenant_or_raise(session, tenant_id)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "slug" in changes and changes["slug"] != tenant.slug:
+        if await repo.first(Tenant.slug == changes["slug"]) is not None:
+            raise SlugTaken(changes["slug"])
+    for field, value in changes.items():
+        setattr(tenant, field, value)
+    if "domain" in data.model_fields_set and data.domain is None:
+        tenant.domain = None
+    return await repo.save(tenant, conflict=SlugTaken(tenant.slug))
+
+
+async def delete_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
+    tenant = await get_tenant_or_raise(session, tenant_id)
+    await TenantRepo(session).delete(tenant)
+    return tenant
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    secret: str
+
+
+async def issue_api_key(session: AsyncSession, tenant_id: uuid.UUID, data: ApiKeyCreate) -> IssuedKey:
+    await get_tenant_or_raise(session, tenant_id)
+    prefix = KEY_PREFIX + secrets.token_hex(6)
+    secret = f"{prefix}_{secrets.token_urlsafe(32)}"
+    scopes = sorted({str(s) for s in (data.scopes if data.scopes is not None else ALL_SCOPES)})
+    api_key = ApiKey(name=data.name, prefix=prefix, key_hash=sha256_hex(secret), scopes=scopes)
+    await ApiKeyRepo(session, tenant_id).add(api_key)
+    return IssuedKey(api_key=api_key, secret=secret)
+
+
+async def list_api_keys(session: AsyncSession, tenant_id: uuid.UUID) -> list[ApiKey]:
+    await get_tenant_or_raise(session, tenant_id)
+    return await ApiKeyRepo(session, tenant_id).list(order_by=[ApiKey.created_at])
+
+
+async def revoke_api_key(session: AsyncSession, tenant_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    await get_tenant_or_raise(session, tenant_id)
+    repo = ApiKeyRepo(session, tenant_id)
+    api_key = await repo.get(key_id)
+    if api_key is None:
+        raise ApiKeyNotFound()
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+        await repo.save(api_key)
+    return api_key
+
+
+async def authenticate_api_key(session: AsyncSession, presented: str) -> ApiKey | None:
+    """The live key matching `presented`, or None; the hash is compared in constant time."""
+    prefix, _, rest = presented.rpartition("_")
+    if not prefix.startswith(KEY_PREFIX) or not rest:
+        return None
+    api_key: ApiKey | None = await lookup_credential(session, ApiKey.prefix, prefix)
+    if api_key is None or not constant_time_equals(api_key.key_hash, sha256_hex(presented)):
+        return None
+    if api_key.revoked_at is not None:
+        return None
+    now = utcnow()
+    if (
+        api_key.last_used_at is None
+        or (now - api_key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
+    ):
+        api_key.last_used_at = now
+        await session.flush()
+    return api_key
+
+
+async def add_user(session: AsyncSession, tenant_id: uuid.UUID, data: UserCreate) -> tuple[User, Membership]:
+    """Create the user (or find them by e-mail) and make them a member with `data.role`."""
+    await get_tenant_or_raise(session, tenant_id)
+    users = UserRepo(session)
+    email = data.email.lower()
+    user = await users.first(User.email == email)
+    if user is None:
+        user = User(
+            email=email,
+            name=data.name,
+            password_hash=hash_password(data.password) if data.password else None,
+        )
+        await users.add(user, conflict=AlreadyMember(email))
+    memberships = MembershipRepo(session, tenant_id)
+    membership = Membership(user_id=user.id, role=data.role)
+    await memberships.add(membership, conflict=AlreadyMember(email))
+    return user, membership
+
+
+async def list_members(session: AsyncSession, tenant_id: uuid.UUID) -> list[Membership]:
+    await get_tenant_or_raise(session, tenant_id)
+    return await MembershipRepo(session, tenant_id).list(
+        order_by=[Membership.created_at], options=[selectinload(Membership.user)]
+    )
