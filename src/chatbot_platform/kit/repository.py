@@ -77,7 +77,7 @@ class TenantRepository(Generic[T]):
         self.tenant_id = tenant_id
 
     def _in_tenant(self) -> ColumnElement[bool]:
-        return cast(ColumnElement[bool], self.model.tenant_id == self.tenant_id)
+        return self.model.tenant_id == self.tenant_id
 
     def select(self) -> Select[T]:
         return select(self.model).where(self._in_tenant())
@@ -100,9 +100,7 @@ class TenantRepository(Generic[T]):
         return list(await self.session.scalars(query))
 
     async def count(self, *where: ColumnElement[bool]) -> int:
-        query = (
-            select(func.count()).select_from(self.model).where(self._in_tenant(), *where)
-        )
+        query = select(func.count()).select_from(self.model).where(self._in_tenant(), *where)
         return int(await self.session.scalar(query) or 0)
 
     async def add(self, obj: T, *, conflict: Conflict | None = None) -> T:

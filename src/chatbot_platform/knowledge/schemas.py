@@ -10,7 +10,7 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Description = Annotated[str, StringConstraints(max_length=2000)]
 Language = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z_]{2,63}$"),
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z_]{2,63}$"),
     Field(description="A PostgreSQL text-search configuration (italian, english, simple, ...)."),
 ]
 

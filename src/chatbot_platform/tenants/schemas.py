@@ -12,7 +12,7 @@ from chatbot_platform.tenants.scopes import Scope
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Domain = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=253, pattern=r"^[a-z0-9.-]+$")
+    str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=253, pattern=r"^[A-Za-z0-9.-]+$")
 ]
 Language = Literal["it", "en"]
 

@@ -22,6 +22,7 @@ from chatbot_platform.tenants.schemas import ApiKeyCreate, TenantCreate, TenantU
 from chatbot_platform.tenants.scopes import ALL_SCOPES
 
 KEY_PREFIX = "cbp_"
+KEY_PREFIX_LENGTH = len(KEY_PREFIX) + 12  # then "_" and the secret, which may itself contain "_"
 LAST_USED_RESOLUTION_SECONDS = 60
 
 
@@ -115,7 +116,7 @@ class IssuedKey:
 
 async def issue_api_key(session: AsyncSession, tenant_id: uuid.UUID, data: ApiKeyCreate) -> IssuedKey:
     await get_tenant_or_raise(session, tenant_id)
-    prefix = KEY_PREFIX + secrets.token_hex(6)
+    prefix = KEY_PREFIX + secrets.token_hex(6)  # 12 hex digits
     secret = f"{prefix}_{secrets.token_urlsafe(32)}"
     scopes = sorted({str(s) for s in (data.scopes if data.scopes is not None else ALL_SCOPES)})
     api_key = ApiKey(name=data.name, prefix=prefix, key_hash=sha256_hex(secret), scopes=scopes)
@@ -142,8 +143,12 @@ async def revoke_api_key(session: AsyncSession, tenant_id: uuid.UUID, key_id: uu
 
 async def authenticate_api_key(session: AsyncSession, presented: str) -> ApiKey | None:
     """The live key matching `presented`, or None; the hash is compared in constant time."""
-    prefix, _, rest = presented.rpartition("_")
-    if not prefix.startswith(KEY_PREFIX) or not rest:
+    prefix, separator, rest = (
+        presented[:KEY_PREFIX_LENGTH],
+        presented[KEY_PREFIX_LENGTH:][:1],
+        presented[KEY_PREFIX_LENGTH + 1 :],
+    )
+    if not prefix.startswith(KEY_PREFIX) or separator != "_" or not rest:
         return None
     api_key: ApiKey | None = await lookup_credential(session, ApiKey.prefix, prefix)
     if api_key is None or not constant_time_equals(api_key.key_hash, sha256_hex(presented)):
