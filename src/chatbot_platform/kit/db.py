@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from chatbot_platform.kit.embedded_pg import EmbeddedPostgres
+from chatbot_platform.kit.errors import DatabaseUnavailable
 from chatbot_platform.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class Database:
             connect_args=connect_args(settings, resolved),
         )
         _install_slow_query_log(engine, settings)
+        _report_unreachable_database(engine)
         sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         return cls(engine=engine, sessions=sessions, embedded=embedded, url=resolved)
 
@@ -101,6 +103,18 @@ async def start_embedded(settings: Settings) -> EmbeddedPostgres:
     await asyncio.to_thread(embedded.start)
     await asyncio.to_thread(embedded.ensure_database)
     return embedded
+
+
+def _report_unreachable_database(engine: AsyncEngine) -> None:
+    """A refused or missing socket becomes DatabaseUnavailable (503), not a bare OSError (500)."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> Any:  # noqa: ARG001
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except (OSError, TimeoutError) as exc:
+            log.error("database unreachable", extra={"error": type(exc).__name__})
+            raise DatabaseUnavailable() from exc
 
 
 def _install_slow_query_log(engine: AsyncEngine, settings: Settings) -> None:

@@ -49,17 +49,23 @@ class RequestContextMiddleware:
         tenant_token = tenant_id_var.set(None)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"].append((b"x-request-id", request_id.encode()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:  # the last line of defence: log it, answer a generic 500
+            log.error("unhandled error", exc_info=exc)
+            if not response_started:
+                response = _json(500, "internal_error", "Internal server error.")
+                await response(scope, receive, send_with_id)
         finally:
             log.info(
                 "request",
@@ -129,7 +135,6 @@ def install_error_handlers(app: FastAPI) -> None:
         StarletteHTTPException: _http_error,
         OperationalError: _database_unavailable,
         DBAPIError: _unexpected,
-        Exception: _unexpected,
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)
