@@ -155,8 +155,10 @@ def test_development_admin_token_is_generated_once_with_mode_0600(tmp_path: Path
     settings = load_settings(env_file=None, overrides={"STORAGE_PATH": str(tmp_path / "data")})
     token, generated = resolve_admin_token(settings)
     again, generated_again = resolve_admin_token(settings)
-    assert generated and not generated_again
-    assert token == again and len(token) >= 32
+    assert generated
+    assert not generated_again
+    assert token == again
+    assert len(token) >= 32
     mode = stat.S_IMODE(os.stat(tmp_path / "data" / "admin_token").st_mode)
     assert mode == 0o600
 

@@ -51,6 +51,10 @@ class EmbeddedPostgres:
         if "(1 row)" not in exists:
             self._server.psql(f'CREATE DATABASE "{database}";')
 
+    def postmaster_pid(self) -> int | None:
+        pid = self._server.get_pid() if self._server is not None else None
+        return int(pid) if pid is not None else None
+
     def psql(self, sql: str) -> str:
         return str(self._server.psql(sql))
 
