@@ -1,0 +1,1 @@
+"""Embedding providers: the offline local model by default, OpenAI-compatible endpoints when configured."""

@@ -1,0 +1,1 @@
+"""Ingestion: documents (files, text, URLs) to searchable chunks, on the job queues."""

@@ -1,0 +1,1 @@
+"""Retrieval: vector and full-text search over a tenant's knowledge bases."""

@@ -1,0 +1,1 @@
+"""Vector stores: the only place that speaks pgvector or Milvus."""
