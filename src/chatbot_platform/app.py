@@ -9,11 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chatbot_platform import __version__
+from chatbot_platform.ingestion.endpoints import router as documents_router
 from chatbot_platform.kit.admin_token import resolve_admin_token, token_path
 from chatbot_platform.kit.db import Database
 from chatbot_platform.kit.http import RequestContextMiddleware, install_error_handlers
+from chatbot_platform.kit.jobs import QUEUE_NAMES
 from chatbot_platform.knowledge.endpoints import router as knowledge_router
 from chatbot_platform.ops.endpoints import router as ops_router
+from chatbot_platform.runtime import Services
 from chatbot_platform.settings import Settings, load_settings
 from chatbot_platform.tenants.endpoints import router as tenants_router
 
@@ -38,9 +41,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.admin_token = announce_admin_token(settings)
         database = await Database.open(settings)
         app.state.database = database
+        workers = QUEUE_NAMES if settings.queue.workers_in_process else ()
+        try:
+            app.state.services = await Services.start(settings, database, worker_queues=workers)
+        except BaseException:
+            await database.close()
+            raise
         try:
             yield
         finally:
+            await app.state.services.close()
             await database.close()
 
     app = FastAPI(
@@ -52,6 +62,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
-    for router in (ops_router, tenants_router, knowledge_router):
+    for router in (ops_router, tenants_router, knowledge_router, documents_router):
         app.include_router(router)
     return app

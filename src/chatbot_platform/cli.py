@@ -7,17 +7,16 @@ import json
 import platform
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot_platform import __version__
-from chatbot_platform.kit.errors import AppError
-from chatbot_platform.settings import Settings, SettingsError, load_settings
+from chatbot_platform.ingestion.commands import ingest, kb_app
+from chatbot_platform.kit.cli import fail, out, settings_or_exit, validation_message, with_session
+from chatbot_platform.ops.commands import queue_app, worker
 from chatbot_platform.tenants.scopes import Scope
 
 ResultT = TypeVar("ResultT")
@@ -33,43 +32,12 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="key")
+app.add_typer(queue_app, name="queue")
+app.add_typer(kb_app, name="kb")
+app.command()(worker)
+app.command()(ingest)
 
-# Wide when piped, so ids and keys are never cut by a table.
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 CLI_ACTOR = "cli"
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def settings_or_exit() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise fail(str(exc), code=2) from None
-
-
-def with_session(work: Callable[[AsyncSession], Awaitable[ResultT]]) -> ResultT:
-    """Run `work` in one committed transaction against the configured (or embedded) database."""
-    from chatbot_platform.kit.db import Database
-
-    settings = settings_or_exit()
-
-    async def run() -> ResultT:
-        database = await Database.open(settings)
-        try:
-            async with database.transaction() as session:
-                return await work(session)
-        finally:
-            await database.close()
-
-    try:
-        return asyncio.run(run())
-    except AppError as exc:
-        raise fail(exc.message) from None
 
 
 @app.command()
@@ -214,7 +182,7 @@ def tenant_create(
             {"name": name, "slug": slug, "domain": domain, "plan": plan, "default_language": language}
         )
     except ValidationError as exc:
-        raise fail(_validation_message(exc), code=2) from None
+        raise fail(validation_message(exc), code=2) from None
     locale = settings_or_exit().app.locale
 
     async def work(session: AsyncSession) -> dict[str, Any]:
@@ -309,7 +277,7 @@ def user_create(
     try:
         data = UserCreate.model_validate({"email": email, "name": name, "role": role, "password": password})
     except ValidationError as exc:
-        raise fail(_validation_message(exc), code=2) from None
+        raise fail(validation_message(exc), code=2) from None
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         found = await service.get_tenant_by_slug_or_id(session, tenant)
@@ -332,10 +300,6 @@ def _uuid_or_exit(value: str, name: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise fail(f"{name} must be a UUID, got {value!r}", code=2) from None
-
-
-def _validation_message(exc: Any) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
 def main() -> None:

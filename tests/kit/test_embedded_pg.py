@@ -63,7 +63,7 @@ def test_cbp_serve_on_a_fresh_folder_gives_a_healthy_platform_and_stops_cleanly(
         base = f"http://127.0.0.1:{port}"
         health = None
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and server.poll() is None:
             try:
                 health = httpx.get(f"{base}/health", timeout=2)
                 break

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chatbot_platform.kit.embedded_pg import EmbeddedPostgres
 from chatbot_platform.kit.errors import DatabaseUnavailable
+from chatbot_platform.kit.jobs import PendingJob, take_pending
 from chatbot_platform.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ def connect_args(settings: Settings, url: URL) -> dict[str, Any]:
     return args
 
 
+JobSink = Callable[[list[PendingJob]], Awaitable[None]]
+
+
 @dataclass
 class Database:
     """One engine and session factory; owns the embedded server when it started one."""
@@ -56,6 +60,7 @@ class Database:
     sessions: async_sessionmaker[AsyncSession]
     embedded: EmbeddedPostgres | None = None
     url: URL = field(default_factory=lambda: make_url("postgresql+asyncpg://"))
+    job_sink: JobSink | None = None  # where jobs enqueued during a transaction go once it commits
 
     @classmethod
     async def open(cls, settings: Settings, *, url: URL | str | None = None) -> Database:
@@ -89,7 +94,13 @@ class Database:
                 await session.commit()
             except BaseException:
                 await session.rollback()
+                take_pending(session)
                 raise
+            pending = take_pending(session)
+            if pending:
+                if self.job_sink is None:
+                    raise RuntimeError("jobs were enqueued but no job queue is attached to the database")
+                await self.job_sink(pending)
 
     async def close(self) -> None:
         await self.engine.dispose()

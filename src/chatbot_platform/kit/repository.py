@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -126,6 +127,12 @@ class TenantRepository(Generic[T]):
         result = await self.session.execute(query)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def insert_ignoring_conflicts(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Bulk insert for this tenant; rows that hit a unique constraint are skipped."""
+        if rows:
+            values = [{**row, "tenant_id": self.tenant_id} for row in rows]
+            await self.session.execute(pg_insert(self.model).values(values).on_conflict_do_nothing())
+
     async def delete_where(self, *where: ColumnElement[bool]) -> int:
         query = delete(self.model).where(self._in_tenant(), *where)
         result = await self.session.execute(query)
@@ -151,3 +158,10 @@ async def lookup_credential(session: AsyncSession, column: InstrumentedAttribute
     """The one sanctioned cross-tenant read: resolving a credential (unique column) to its row."""
     model = column.class_
     return (await session.scalars(select(model).where(column == value).limit(1))).first()
+
+
+async def owner_of(session: AsyncSession, model: type[TenantOwned], id_: uuid.UUID) -> uuid.UUID | None:
+    """The tenant that owns a row, for operator tools that start from a bare id (`cbp ingest --kb`)."""
+    id_column: InstrumentedAttribute[uuid.UUID] = model.id  # type: ignore[attr-defined]
+    tenant_column: InstrumentedAttribute[uuid.UUID] = model.tenant_id
+    return await session.scalar(select(tenant_column).where(id_column == id_))

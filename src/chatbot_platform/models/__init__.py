@@ -5,6 +5,9 @@ from chatbot_platform.models.audit_log import AuditEntry
 from chatbot_platform.models.base import Base, TenantOwned
 from chatbot_platform.models.chunk import Chunk
 from chatbot_platform.models.document import Document, DocumentSource, DocumentStatus
+from chatbot_platform.models.embedding_cache import CachedEmbedding
+from chatbot_platform.models.failed_job import FailedJob
+from chatbot_platform.models.idempotency_key import IdempotencyKey
 from chatbot_platform.models.knowledge_base import KnowledgeBase
 from chatbot_platform.models.membership import Membership, Role
 from chatbot_platform.models.tenant import Tenant
@@ -14,10 +17,13 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "CachedEmbedding",
     "Chunk",
     "Document",
     "DocumentSource",
     "DocumentStatus",
+    "FailedJob",
+    "IdempotencyKey",
     "KnowledgeBase",
     "Membership",
     "Role",

@@ -150,6 +150,20 @@ class QueueSettings(Section):
     scraper_retry_after: int = setting(
         600, "SCRAPER_QUEUE_RETRY_AFTER", "Seconds before a scraping job is retried.", ge=1
     )
+    workers_in_process: bool = setting(
+        True,
+        "QUEUE_WORKERS_IN_PROCESS",
+        "Run the job workers inside `cbp serve` (one machine); false when `cbp worker` runs them elsewhere.",
+    )
+    worker_concurrency: int = setting(
+        2, "QUEUE_WORKER_CONCURRENCY", "Jobs one worker runs at once per queue.", ge=1
+    )
+    shutdown_grace_seconds: int = setting(
+        5,
+        "QUEUE_SHUTDOWN_GRACE",
+        "Seconds running jobs get to finish on shutdown (interrupted jobs are retried).",
+        ge=0,
+    )
     ingestion_timeout: int = setting(1800, "INGESTION_TIMEOUT", "Seconds an ingestion job may run.", ge=1)
     embedding_timeout: int = setting(900, "EMBEDDING_TIMEOUT", "Seconds an embedding job may run.", ge=1)
     scraping_timeout: int = setting(1200, "SCRAPING_TIMEOUT", "Seconds a scraping job may run.", ge=1)
@@ -278,6 +292,9 @@ class StorageSettings(Section):
     aws_url: str | None = setting(None, "AWS_URL", "Public base URL of the bucket.")
     cdn_url: str | None = setting(None, "CDN_URL", "CDN base URL for static assets.")
     asset_url: str | None = setting(None, "ASSET_URL", "Base URL of static assets (widget, admin CSS).")
+    upload_max_mb: int = setting(
+        100, "UPLOAD_MAX_MB", "Largest accepted upload in MB (the seed's post_max_size).", ge=1, le=2048
+    )
 
 
 class MailSettings(Section):
@@ -337,6 +354,11 @@ class SecuritySettings(Section):
         31536000, "HSTS_MAX_AGE", "Strict-Transport-Security max-age (seconds).", ge=0
     )
     csp_enabled: bool = setting(True, "CSP_ENABLED", "Send a Content-Security-Policy.")
+    fetch_allow_private_networks: bool = setting(
+        False,
+        "FETCH_ALLOW_PRIVATE_NETWORKS",
+        "Let URL ingestion and the scraper fetch private, loopback and link-local addresses (intranets).",
+    )
     health_check_enabled: bool = setting(True, "HEALTH_CHECK_ENABLED", "Serve GET /health.")
     health_check_secret: SecretStr | None = setting(
         None,

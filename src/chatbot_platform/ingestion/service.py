@@ -1,0 +1,194 @@
+"""Documents of one tenant: accepting content, listing, re-ingesting and deleting. Never commits."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatbot_platform.ingestion.errors import DocumentNotFound
+from chatbot_platform.ingestion.repository import ChunkRepo, DocumentRepo
+from chatbot_platform.kit.jobs import enqueue_after_commit
+from chatbot_platform.kit.storage import FileStore
+from chatbot_platform.knowledge import service as knowledge
+from chatbot_platform.models import Chunk, Document, DocumentSource, DocumentStatus
+
+PROCESS_TASK = "ingestion.process_document"
+PURGE_TASK = "ingestion.purge_document"
+TEXT_FILENAME = "content.txt"
+ACTIVE_STATUSES = (
+    DocumentStatus.PENDING,
+    DocumentStatus.PARSING,
+    DocumentStatus.CHUNKING,
+    DocumentStatus.EMBEDDING,
+)
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a user sent: bytes of a file or text, or a URL to fetch later."""
+
+    source: DocumentSource
+    filename: str
+    data: bytes = b""
+    url: str | None = None
+    mime_type: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        material = self.url.encode() if self.url is not None else self.data
+        return hashlib.sha256(material).hexdigest()
+
+
+@dataclass(frozen=True)
+class Accepted:
+    document: Document
+    unchanged: bool = False
+
+
+def safe_filename(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._") or "file"
+    return cleaned[:150]
+
+
+def document_prefix(tenant_id: uuid.UUID, document_id: uuid.UUID) -> str:
+    return f"{tenant_id}/{document_id}"
+
+
+def _enqueue_processing(session: AsyncSession, document: Document) -> None:
+    enqueue_after_commit(
+        session,
+        PROCESS_TASK,
+        key=f"process:{document.id}:v{document.version}",
+        tenant_id=str(document.tenant_id),
+        document_id=str(document.id),
+        version=document.version,
+    )
+
+
+async def accept(
+    session: AsyncSession,
+    files: FileStore,
+    tenant_id: uuid.UUID,
+    *,
+    knowledge_base_id: uuid.UUID,
+    title: str,
+    content: Content,
+    external_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Accepted:
+    """Create the document (or update the one with this external_id) and queue its processing."""
+    await knowledge.get_or_raise(session, tenant_id, knowledge_base_id)
+    repo = DocumentRepo(session, tenant_id)
+    existing = await repo.get_by_external_id(knowledge_base_id, external_id) if external_id else None
+    if (
+        existing is not None
+        and existing.content_hash == content.content_hash
+        and existing.status != DocumentStatus.FAILED
+    ):
+        if title != existing.title or (metadata is not None and metadata != existing.metadata_):
+            existing.title, existing.metadata_ = (
+                title,
+                metadata if metadata is not None else existing.metadata_,
+            )
+            await repo.save(existing)
+        return Accepted(existing, unchanged=True)
+    document = existing or Document(knowledge_base_id=knowledge_base_id, external_id=external_id, version=0)
+    document.title = title
+    document.source = content.source
+    document.source_url = content.url
+    document.mime_type = content.mime_type or mimetypes.guess_type(content.filename)[0]
+    document.size_bytes = len(content.data) if content.url is None else None
+    document.content_hash = content.content_hash
+    document.metadata_ = metadata if metadata is not None else (existing.metadata_ if existing else {})
+    _reset_for_processing(document)
+    document.file_path = None
+    if existing is None:
+        await repo.add(document)
+    else:
+        await repo.save(document)
+    if content.url is None:
+        document.file_path = (
+            f"{tenant_id}/{document.id}/v{document.version}/{safe_filename(content.filename)}"
+        )
+        await files.put(document.file_path, content.data)
+    _enqueue_processing(session, document)
+    return Accepted(document)
+
+
+def _reset_for_processing(document: Document) -> None:
+    document.version = (document.version or 0) + 1
+    document.status = DocumentStatus.PENDING
+    document.progress = 0
+    document.error = None
+
+
+async def get_or_raise(session: AsyncSession, tenant_id: uuid.UUID, document_id: uuid.UUID) -> Document:
+    document = await DocumentRepo(session, tenant_id).get(document_id)
+    if document is None:
+        raise DocumentNotFound()
+    return document
+
+
+async def list_(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    knowledge_base_id: uuid.UUID | None,
+    status: DocumentStatus | None,
+    source: DocumentSource | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Document], int]:
+    where = []
+    if knowledge_base_id is not None:
+        where.append(Document.knowledge_base_id == knowledge_base_id)
+    if status is not None:
+        where.append(Document.status == status)
+    if source is not None:
+        where.append(Document.source == source)
+    repo = DocumentRepo(session, tenant_id)
+    items = await repo.list(
+        *where, order_by=[Document.created_at.desc(), Document.id], limit=limit, offset=offset
+    )
+    return items, await repo.count(*where)
+
+
+async def chunks(
+    session: AsyncSession, tenant_id: uuid.UUID, document_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[list[Chunk], int]:
+    await get_or_raise(session, tenant_id, document_id)
+    repo = ChunkRepo(session, tenant_id)
+    items = await repo.for_document(document_id, limit=limit, offset=offset)
+    return items, await repo.count(Chunk.document_id == document_id)
+
+
+async def reingest(session: AsyncSession, tenant_id: uuid.UUID, document_id: uuid.UUID) -> Document:
+    """Process the stored content again (a new version); the old chunks stay searchable until replaced."""
+    document = await get_or_raise(session, tenant_id, document_id)
+    previous_file = document.file_path
+    _reset_for_processing(document)
+    await DocumentRepo(session, tenant_id).save(document)
+    document.file_path = previous_file
+    _enqueue_processing(session, document)
+    return document
+
+
+async def delete(session: AsyncSession, tenant_id: uuid.UUID, document_id: uuid.UUID) -> Document:
+    """Delete the document and its chunks now; vectors and files are purged by a job after commit."""
+    document = await get_or_raise(session, tenant_id, document_id)
+    await DocumentRepo(session, tenant_id).delete(document)
+    enqueue_after_commit(
+        session,
+        PURGE_TASK,
+        key=f"purge:{document.id}",
+        tenant_id=str(tenant_id),
+        document_id=str(document.id),
+    )
+    return document

@@ -1,0 +1,203 @@
+"""The pgvector store: vectors live on the `chunks` rows themselves.
+
+Chunk rows are created and deleted by ingestion; this store only writes and clears the
+`embedding`, `embedding_model` and `embedding_dim` columns. `delete_*` therefore set them to
+NULL (the row, its text and its full-text vector stay), and `upsert` skips chunk ids that have
+no row for that tenant.
+
+The column has no fixed dimension, so every query casts it to `vector(d)`. `d` is written into
+the SQL as a literal (an int checked here, never user text): the partial HNSW indexes
+`ix_chunks_embedding_hnsw_{384,1536}` are only chosen when the planner sees `embedding_dim = 384`
+with a constant, which a bound parameter (generic plan) would not give it. Other dimensions are
+searched exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chatbot_platform.kit.db import Database
+from chatbot_platform.retrieval.stores.base import VectorHit, VectorRecord
+
+log = logging.getLogger(__name__)
+
+MAX_DIMENSIONS = 16000  # pgvector's limit for `vector`
+MAX_EF_SEARCH = 1000  # pgvector's limit for hnsw.ef_search
+UPSERT_BATCH = 1000
+
+_UPSERT = text(
+    """
+    UPDATE chunks AS c
+    SET embedding = CAST(v.embedding AS vector),
+        embedding_model = :model,
+        embedding_dim = :dim
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:tenant_ids AS uuid[]), CAST(:vectors AS text[]))
+        AS v(id, tenant_id, embedding)
+    WHERE c.id = v.id AND c.tenant_id = v.tenant_id
+    """
+)
+_CLEAR_DOCUMENTS = text(
+    """
+    UPDATE chunks SET embedding = NULL, embedding_model = NULL, embedding_dim = NULL
+    WHERE tenant_id = :tenant_id AND document_id = ANY(CAST(:ids AS uuid[])) AND embedding IS NOT NULL
+    """
+)
+_CLEAR_CHUNKS = text(
+    """
+    UPDATE chunks SET embedding = NULL, embedding_model = NULL, embedding_dim = NULL
+    WHERE tenant_id = :tenant_id AND id = ANY(CAST(:ids AS uuid[])) AND embedding IS NOT NULL
+    """
+)
+_CHUNK_IDS = text(
+    """
+    SELECT id FROM chunks
+    WHERE tenant_id = :tenant_id AND embedding IS NOT NULL
+      AND (CAST(:document_id AS uuid) IS NULL OR document_id = CAST(:document_id AS uuid))
+    """
+)
+_SEARCH_SETTINGS = text(
+    "SELECT set_config('hnsw.ef_search', :ef_search, true), "
+    "set_config('hnsw.iterative_scan', 'relaxed_order', true)"
+)
+# relaxed_order may return the index's candidates slightly out of order: the outer query sorts
+# them again by their exact distance (the pattern pgvector documents for iterative scans).
+_SEARCH_TEMPLATE = """
+    WITH candidates AS MATERIALIZED (
+        SELECT id, document_id, knowledge_base_id,
+               (embedding::vector({dim})) <=> CAST(:query AS vector({dim})) AS distance
+        FROM chunks
+        WHERE tenant_id = :tenant_id
+          AND knowledge_base_id = ANY(CAST(:kb_ids AS uuid[]))
+          AND embedding_dim = {dim}
+          AND embedding_model = :model
+        ORDER BY distance
+        LIMIT :top_k
+    )
+    SELECT id, document_id, knowledge_base_id, 1 - distance AS score
+    FROM candidates
+    ORDER BY distance, id
+"""
+
+
+def vector_literal(vector: Sequence[float]) -> str:
+    """pgvector's text form, `[1,2.5]`; 9 significant digits give back pgvector's float4 exactly."""
+    return "[" + ",".join(map("{:.9g}".format, vector)) + "]"
+
+
+def checked_dimension(vector: Sequence[float]) -> int:
+    dim = len(vector)
+    if not 1 <= dim <= MAX_DIMENSIONS:
+        raise ValueError(f"vector dimension must be between 1 and {MAX_DIMENSIONS}, got {dim}")
+    return dim
+
+
+def search_sql(dim: int) -> str:
+    if type(dim) is not int or not 1 <= dim <= MAX_DIMENSIONS:
+        raise ValueError(f"invalid vector dimension {dim!r}")
+    return _SEARCH_TEMPLATE.format(dim=dim)
+
+
+def ef_search(top_k: int) -> int:
+    return min(max(top_k * 2, 100), MAX_EF_SEARCH)
+
+
+def _batches(records: Sequence[VectorRecord], size: int) -> Iterator[Sequence[VectorRecord]]:
+    for start in range(0, len(records), size):
+        yield records[start : start + size]
+
+
+class PgVectorStore:
+    """Vectors in `chunks.embedding`, searched with the partial HNSW indexes."""
+
+    name = "pgvector"
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def upsert(self, records: Sequence[VectorRecord], *, model: str) -> None:
+        if not records:
+            return
+        dim = checked_dimension(records[0].vector)
+        if any(len(r.vector) != dim for r in records):
+            raise ValueError("all vectors of one upsert must have the same dimension")
+        updated = 0
+        async with self._database.engine.begin() as conn:
+            for batch in _batches(records, UPSERT_BATCH):
+                updated += await self._update_batch(conn, batch, model=model, dim=dim)
+        if updated < len(records):
+            log.warning("vectors for missing chunks skipped", extra={"skipped": len(records) - updated})
+
+    @staticmethod
+    async def _update_batch(
+        conn: AsyncConnection, batch: Sequence[VectorRecord], *, model: str, dim: int
+    ) -> int:
+        result = await conn.execute(
+            _UPSERT,
+            {
+                "model": model,
+                "dim": dim,
+                "ids": [r.chunk_id for r in batch],
+                "tenant_ids": [r.tenant_id for r in batch],
+                "vectors": [vector_literal(r.vector) for r in batch],
+            },
+        )
+        return result.rowcount
+
+    async def search(
+        self,
+        tenant_id: uuid.UUID,
+        knowledge_base_ids: Sequence[uuid.UUID],
+        vector: Sequence[float],
+        *,
+        model: str,
+        top_k: int,
+    ) -> list[VectorHit]:
+        if not knowledge_base_ids or top_k < 1:
+            return []
+        dim = checked_dimension(vector)
+        params = {
+            "tenant_id": tenant_id,
+            "kb_ids": list(knowledge_base_ids),
+            "model": model,
+            "query": vector_literal(vector),
+            "top_k": top_k,
+        }
+        async with self._database.engine.begin() as conn:
+            await conn.execute(_SEARCH_SETTINGS, {"ef_search": str(ef_search(top_k))})
+            rows = (await conn.execute(text(search_sql(dim)), params)).all()
+        return [
+            VectorHit(
+                chunk_id=row.id,
+                document_id=row.document_id,
+                knowledge_base_id=row.knowledge_base_id,
+                score=float(row.score),
+            )
+            for row in rows
+        ]
+
+    async def delete_documents(self, tenant_id: uuid.UUID, document_ids: Sequence[uuid.UUID]) -> None:
+        """Clear the vectors of these documents' chunks (the chunk rows belong to ingestion)."""
+        await self._clear(_CLEAR_DOCUMENTS, tenant_id, document_ids)
+
+    async def delete_chunks(self, tenant_id: uuid.UUID, chunk_ids: Sequence[uuid.UUID]) -> None:
+        """Clear the vectors of these chunks (the chunk rows belong to ingestion)."""
+        await self._clear(_CLEAR_CHUNKS, tenant_id, chunk_ids)
+
+    async def _clear(self, statement: TextClause, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
+        if not ids:
+            return
+        async with self._database.engine.begin() as conn:
+            await conn.execute(statement, {"tenant_id": tenant_id, "ids": list(ids)})
+
+    async def chunk_ids(self, tenant_id: uuid.UUID, document_id: uuid.UUID | None = None) -> set[uuid.UUID]:
+        async with self._database.engine.connect() as conn:
+            result = await conn.execute(_CHUNK_IDS, {"tenant_id": tenant_id, "document_id": document_id})
+            return {row.id for row in result}
+
+    async def close(self) -> None:
+        """Nothing to release: the database belongs to the application."""

@@ -1,0 +1,145 @@
+"""The process's services, built once: by the app lifespan, by `cbp worker` and by CLI commands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, cast
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+from saq.job import Job
+
+from chatbot_platform.embeddings.base import Embedder
+from chatbot_platform.embeddings.registry import build_embedder
+from chatbot_platform.kit import jobs
+from chatbot_platform.kit.db import Database
+from chatbot_platform.kit.errors import DatabaseUnavailable
+from chatbot_platform.kit.jobs import JobContext, JobQueues, TaskSpec, Worker
+from chatbot_platform.kit.storage import FileStore, LocalFileStore
+from chatbot_platform.retrieval.stores.base import VectorStore
+from chatbot_platform.retrieval.stores.registry import build_vector_store
+from chatbot_platform.settings import Settings
+
+log = logging.getLogger(__name__)
+QUEUE_CONNECT_TIMEOUT = 5.0
+QUEUE_RECONNECT_SECONDS = 5.0
+
+
+def load_tasks() -> None:
+    """Import every feature's tasks so that they register on their queues."""
+    import chatbot_platform.ingestion.tasks  # noqa: F401
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    files: FileStore
+    queues: JobQueues
+    vector_store: VectorStore
+    embedder: Embedder
+    redis: Redis | None = None
+    workers: list[Worker] = field(default_factory=list)
+    _worker_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _connecting: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(
+        cls, settings: Settings, database: Database, *, worker_queues: Sequence[str] = ()
+    ) -> Services:
+        load_tasks()
+        redis = _redis_client(settings)
+        queues = JobQueues.create(settings, database.url)
+        database.job_sink = queues.send_pending
+        services = cls(
+            settings=settings,
+            database=database,
+            files=LocalFileStore(settings.app.storage_path / "files"),
+            queues=queues,
+            vector_store=build_vector_store(settings, database),
+            embedder=build_embedder(settings, redis=redis),
+            redis=redis,
+        )
+        try:
+            await services._connect(worker_queues)
+        except (DatabaseUnavailable, OSError, TimeoutError) as exc:
+            # Start anyway (health says why, API calls answer 503) and keep trying in the background.
+            log.error("job queues unavailable at start; retrying", extra={"error": type(exc).__name__})
+            services._connecting = asyncio.create_task(services._connect_until_ready(worker_queues))
+        return services
+
+    async def _connect(self, worker_queues: Sequence[str]) -> None:
+        await asyncio.wait_for(self.database.ping(), QUEUE_CONNECT_TIMEOUT)
+        await asyncio.wait_for(self.queues.connect(), QUEUE_CONNECT_TIMEOUT)
+        if worker_queues:
+            self.start_workers(worker_queues)
+
+    async def _connect_until_ready(self, worker_queues: Sequence[str]) -> None:
+        while True:
+            await asyncio.sleep(QUEUE_RECONNECT_SECONDS)
+            try:
+                await self._connect(worker_queues)
+            except (DatabaseUnavailable, OSError, TimeoutError):
+                continue
+            log.info("job queues connected")
+            return
+
+    def start_workers(self, names: Sequence[str]) -> None:
+        async def startup(ctx: JobContext) -> None:
+            ctx["services"] = self
+
+        self.workers = jobs.build_workers(
+            self.queues,
+            names,
+            startup=startup,
+            on_final_failure=self._on_final_failure,
+            concurrency=self.settings.queue.worker_concurrency,
+        )
+        self._worker_tasks = [asyncio.create_task(worker.start()) for worker in self.workers]
+
+    async def _on_final_failure(self, ctx: JobContext, job: Job, spec: TaskSpec) -> None:
+        from chatbot_platform.ops import failed_jobs
+
+        await failed_jobs.record(self.database, job, spec)
+        if spec.on_failure is not None:
+            await spec.on_failure(ctx, job)
+
+    async def close(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+        await asyncio.gather(*(worker.stop() for worker in self.workers), return_exceptions=True)
+        for task in self._worker_tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.queues.close()
+        self.database.job_sink = None
+        await self.vector_store.close()
+        await self.embedder.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def get_services(request: Request) -> Services:
+    return cast(Services, request.app.state.services)
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _redis_client(settings: Settings) -> Redis | None:
+    redis = settings.redis
+    if not redis.enabled:
+        return None
+    return Redis(
+        host=redis.host or "127.0.0.1",
+        port=redis.port,
+        db=redis.database,
+        password=redis.password.get_secret_value() if redis.password else None,
+    )
