@@ -27,6 +27,7 @@ from chatbot_platform.settings import Settings
 log = logging.getLogger(__name__)
 QUEUE_CONNECT_TIMEOUT = 5.0
 QUEUE_RECONNECT_SECONDS = 5.0
+MAINTENANCE_SECONDS = 60.0
 
 
 def load_tasks() -> None:
@@ -100,6 +101,21 @@ class Services:
             concurrency=self.settings.queue.worker_concurrency,
         )
         self._worker_tasks = [asyncio.create_task(worker.start()) for worker in self.workers]
+        self._worker_tasks.append(asyncio.create_task(self._maintenance_loop()))
+
+    async def _maintenance_loop(self) -> None:
+        """Periodic upkeep while workers run: nothing stays pending forever after a lost job."""
+        from chatbot_platform.ingestion.pipeline import recover_stalled
+
+        while True:
+            await asyncio.sleep(MAINTENANCE_SECONDS)
+            try:
+                recovered = await recover_stalled(self)
+            except Exception:  # upkeep must never stop; the next round tries again
+                log.exception("stalled-work recovery failed")
+                continue
+            if recovered:
+                log.warning("re-sent stalled documents", extra={"count": recovered})
 
     async def _on_final_failure(self, ctx: JobContext, job: Job, spec: TaskSpec) -> None:
         from chatbot_platform.ops import failed_jobs

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from chatbot_platform.ingestion.chunking import ChunkDraft, chunk_document
@@ -21,6 +22,7 @@ from chatbot_platform.ingestion.repository import ChunkRepo, DocumentRepo, Embed
 from chatbot_platform.kit.clock import utcnow
 from chatbot_platform.kit.fetch import FetchError, fetch
 from chatbot_platform.kit.jobs import enqueue_after_commit
+from chatbot_platform.kit.repository import scan_across_tenants
 from chatbot_platform.knowledge import service as knowledge
 from chatbot_platform.models import Chunk, Document, DocumentStatus
 from chatbot_platform.retrieval.stores.base import VectorRecord
@@ -33,6 +35,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EMBED_TASK = "ingestion.embed_document"
+PROCESS_TASK = "ingestion.process_document"
+STALL_SECONDS = 120
+ACTIVE_STATUSES = (
+    DocumentStatus.PENDING,
+    DocumentStatus.PARSING,
+    DocumentStatus.CHUNKING,
+    DocumentStatus.EMBEDDING,
+)
 EMBED_BATCH = 64
 PROGRESS = {
     DocumentStatus.PARSING: 10,
@@ -219,7 +229,8 @@ async def embed_document(
 ) -> str:
     """Vectors for the document's chunks, from the cache when the text was embedded before."""
     document = await _current(services, tenant_id, document_id, version)
-    if document is None or document.status not in (DocumentStatus.EMBEDDING, DocumentStatus.INDEXED):
+    resumable = (DocumentStatus.EMBEDDING, DocumentStatus.INDEXED, DocumentStatus.FAILED)  # FAILED: a retry
+    if document is None or document.status not in resumable or document.chunk_count == 0:
         return "stale"
     async with services.database.transaction() as session:
         chunks = await ChunkRepo(session, tenant_id).for_document(document_id)
@@ -272,6 +283,26 @@ async def _drop_old_files(services: Services, document: Document) -> None:
     for version_dir in await services.files.list_dirs(prefix):
         if version_dir != keep:
             await services.files.delete_prefix(f"{prefix}/{version_dir}")
+
+
+async def recover_stalled(services: Services) -> int:
+    """Re-send the job of every document stuck in a stage (a lost enqueue, a crash); returns how many."""
+    cutoff = utcnow() - timedelta(seconds=STALL_SECONDS)
+    async with services.database.transaction() as session:
+        stalled = await scan_across_tenants(
+            session, Document, Document.status.in_(ACTIVE_STATUSES), Document.updated_at < cutoff
+        )
+    for document in stalled:
+        task_name = EMBED_TASK if document.status == DocumentStatus.EMBEDDING else PROCESS_TASK
+        prefix = "embed" if task_name == EMBED_TASK else "process"
+        await services.queues.enqueue(
+            task_name,
+            key=f"{prefix}:{document.id}:v{document.version}",
+            tenant_id=str(document.tenant_id),
+            document_id=str(document.id),
+            version=document.version,
+        )
+    return len(stalled)
 
 
 async def purge_document(services: Services, tenant_id: uuid.UUID, document_id: uuid.UUID) -> str:

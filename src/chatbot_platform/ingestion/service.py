@@ -21,12 +21,6 @@ from chatbot_platform.models import Chunk, Document, DocumentSource, DocumentSta
 PROCESS_TASK = "ingestion.process_document"
 PURGE_TASK = "ingestion.purge_document"
 TEXT_FILENAME = "content.txt"
-ACTIVE_STATUSES = (
-    DocumentStatus.PENDING,
-    DocumentStatus.PARSING,
-    DocumentStatus.CHUNKING,
-    DocumentStatus.EMBEDDING,
-)
 
 
 @dataclass(frozen=True)

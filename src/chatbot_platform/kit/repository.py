@@ -165,3 +165,10 @@ async def owner_of(session: AsyncSession, model: type[TenantOwned], id_: uuid.UU
     id_column: InstrumentedAttribute[uuid.UUID] = model.id  # type: ignore[attr-defined]
     tenant_column: InstrumentedAttribute[uuid.UUID] = model.tenant_id
     return await session.scalar(select(tenant_column).where(id_column == id_))
+
+
+async def scan_across_tenants(
+    session: AsyncSession, model: type[T], *where: ColumnElement[bool], limit: int = 1000
+) -> list[T]:
+    """The sanctioned cross-tenant read for maintenance jobs (stalled work, retention); never for requests."""
+    return list(await session.scalars(select(model).where(*where).limit(limit)))
