@@ -100,7 +100,7 @@ async def test_settings_supply_the_model_and_the_headers(fake_openai: FakeOpenAI
     assert request.headers["authorization"] == f"Bearer {API_KEY}"
     assert request.headers["openai-organization"] == "org-test"
     assert request.headers["openai-project"] == "proj_test"
-    assert request.body == {"model": "text-embedding-3-large", "input": ["ciao"], "encoding_format": "float"}
+    assert request.body == {"model": "text-embedding-3-large", "input": ["ciao"], "encoding_format": "base64"}
 
 
 async def test_no_authorization_header_without_a_key(

@@ -262,3 +262,35 @@ async def test_documents_of_another_tenant_are_invisible(client: httpx.AsyncClie
     reader = await make_tenant(client, scopes=["documents:read"])
     denied = await upload(client, reader, "x.txt", b"x")
     assert denied.status_code == 403
+
+
+async def test_json_batches_of_text_documents_are_processed_together(client: httpx.AsyncClient) -> None:
+    tenant = await make_tenant(client)
+    kb = tenant.default_kb_id
+    documents = [
+        {
+            "knowledge_base_id": kb,
+            "title": f"Doc {n}",
+            "text": f"Paragrafo numero {n}.",
+            "external_id": f"d{n}",
+        }
+        for n in range(5)
+    ]
+    documents.append({"knowledge_base_id": str(uuid.uuid4()), "title": "Altrove", "text": "x"})
+    response = await client.post(
+        "/api/v1/documents/batch", json={"documents": documents}, headers=tenant.headers
+    )
+    assert response.status_code == 207
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (5, 1)
+    assert body["results"][-1]["status"] == 404
+    for result in body["results"][:5]:
+        assert (await wait_for(client, tenant, result["id"]))["status"] == "indexed"
+    again = await client.post(
+        "/api/v1/documents/batch", json={"documents": documents[:5]}, headers=tenant.headers
+    )
+    assert [r["status"] for r in again.json()["results"]] == [200] * 5, "unchanged documents cost nothing"
+    too_many = {"documents": documents[:1] * 201}
+    assert (
+        await client.post("/api/v1/documents/batch", json=too_many, headers=tenant.headers)
+    ).status_code == 422

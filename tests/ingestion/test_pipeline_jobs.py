@@ -71,7 +71,7 @@ async def test_a_job_that_keeps_failing_leaves_a_failed_job_and_a_reason_then_re
         async with openai_app.state.database.transaction() as session:
             records = await failed_jobs.list_failed(session)
         assert [(r.queue, r.task, r.attempts) for r in records] == [
-            ("embeddings", "ingestion.embed_document", 3)
+            ("embeddings", "ingestion.embed_documents", 3)
         ]
         fake_openai.reset()
         async with openai_app.state.database.transaction() as session:

@@ -192,8 +192,9 @@ async def _audit_tenant(services: Services, tenant_id: uuid.UUID, fix: bool) -> 
     orphan_dirs = [d for d in await services.files.list_dirs(str(tenant_id)) if d not in known_docs]
     if fix:
         await services.vector_store.delete_chunks(tenant_id, list(orphan_vectors))
-        for document_id in missing_docs:
-            await pipeline.embed_document(services, tenant_id, document_id, indexed[document_id].version)
+        if missing_docs:
+            items = [(doc_id, indexed[doc_id].version) for doc_id in missing_docs]
+            await pipeline.embed_documents(services, tenant_id, items)
         for directory in orphan_dirs:
             await services.files.delete_prefix(f"{tenant_id}/{directory}")
     missing_chunks = sum(1 for c in chunks if c.document_id in missing_docs and c.id not in vector_ids)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from chatbot_platform.audit import service as audit
-from chatbot_platform.ingestion import service
+from chatbot_platform.ingestion import pipeline, service
 from chatbot_platform.ingestion.errors import EmptyUpload, UnsupportedUpload, UploadTooLarge
 from chatbot_platform.ingestion.schemas import (
     BatchItem,
@@ -21,6 +21,7 @@ from chatbot_platform.ingestion.schemas import (
     Chunk,
     Document,
     DocumentAccepted,
+    DocumentBatch,
     DocumentCreate,
     FileFields,
 )
@@ -188,6 +189,7 @@ async def create_document(
         "requestBody": {
             "required": True,
             "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/DocumentBatch"}},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
@@ -197,7 +199,7 @@ async def create_document(
                             "knowledge_base_id": {"type": "string", "format": "uuid"},
                         },
                     }
-                }
+                },
             },
         }
     },
@@ -205,9 +207,35 @@ async def create_document(
 async def create_documents_batch(
     request: Request, session: SessionDep, services: ServicesDep, ctx: Writer
 ) -> JSONResponse:
-    """Upload up to 200 files at once; each gets its own result (207 Multi-Status)."""
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise UnsupportedUpload("Send multipart/form-data with one or more `files` parts.")
+    """Up to 200 files (multipart) or text/URL documents (JSON); each gets its own result (207)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        results = await _accept_files(request, session, services, ctx)
+    elif content_type.startswith("application/json"):
+        try:
+            batch = DocumentBatch.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise _validation_error(exc, "body") from None
+        results = [
+            await _accept_one(session, services, ctx, body.title, body, _json_content(body))
+            for body in batch.documents
+        ]
+    else:
+        raise UnsupportedUpload('Send multipart/form-data with `files` parts, or JSON {"documents": [...]}.')
+    queued = [(r.id, r.version) for r in results if r.status == 202 and r.id is not None and r.version]
+    if queued:
+        pipeline.enqueue(session, pipeline.PROCESS_TASK, ctx.tenant_id, queued)
+    accepted = sum(1 for r in results if r.status < 400)
+    payload = BatchResult(results=results, accepted=accepted, rejected=len(results) - accepted)
+    return JSONResponse(
+        payload.model_dump(mode="json", exclude={"results": {"__all__": {"version"}}}),
+        status_code=status.HTTP_207_MULTI_STATUS,
+    )
+
+
+async def _accept_files(
+    request: Request, session: SessionDep, services: ServicesDep, ctx: ApiKeyContext
+) -> list[BatchItem]:
     results: list[BatchItem] = []
     async with request.form(max_files=MAX_BATCH_FILES, max_fields=20) as form:
         fields = _form_fields(form)
@@ -217,35 +245,48 @@ async def create_documents_batch(
                 [{"type": "missing", "loc": ("body", "files"), "msg": "Field required"}]
             )
         for upload in uploads:
-            results.append(await _accept_one(session, services, ctx, fields, upload))
-    accepted = sum(1 for r in results if r.status < 400)
-    payload = BatchResult(results=results, accepted=accepted, rejected=len(results) - accepted)
-    return JSONResponse(payload.model_dump(mode="json"), status_code=status.HTTP_207_MULTI_STATUS)
+            name = upload.filename or "upload"
+            try:
+                data = await _read_upload(upload, services.settings.storage.upload_max_mb)
+            except AppError as exc:
+                results.append(BatchItem(filename=name, status=exc.status_code, error=exc.message))
+                continue
+            results.append(
+                await _accept_one(session, services, ctx, name, fields, _upload_content(upload, data))
+            )
+    return results
 
 
 async def _accept_one(
-    session: SessionDep, services: ServicesDep, ctx: ApiKeyContext, fields: FileFields, upload: UploadFile
+    session: SessionDep,
+    services: ServicesDep,
+    ctx: ApiKeyContext,
+    title: str,
+    fields: FileFields | DocumentCreate,
+    content: service.Content,
 ) -> BatchItem:
-    filename = upload.filename or "upload"
+    """One item of a batch, in its own savepoint: a refused item leaves nothing behind."""
     try:
         async with session.begin_nested():
-            data = await _read_upload(upload, services.settings.storage.upload_max_mb)
             accepted = await service.accept(
                 session,
                 services.files,
                 ctx.tenant_id,
                 knowledge_base_id=fields.knowledge_base_id,
-                title=filename,
-                content=_upload_content(upload, data),
+                title=title,
+                content=content,
+                external_id=fields.external_id,
                 metadata=fields.metadata,
+                enqueue=False,
             )
     except AppError as exc:
-        return BatchItem(filename=filename, status=exc.status_code, error=exc.message)
+        return BatchItem(filename=title, status=exc.status_code, error=exc.message)
     return BatchItem(
-        filename=filename,
+        filename=title,
         status=200 if accepted.unchanged else 202,
         id=accepted.document.id,
         document_status=accepted.document.status,
+        version=accepted.document.version,
     )
 
 

@@ -1,8 +1,10 @@
 """The ingestion pipeline run by the jobs: content -> parsed blocks -> chunks -> vectors.
 
-Each stage saves the document's status before it starts, so progress is visible live and a
-crashed job resumes from the stored state. Jobs carry (tenant, document, version): a job for an
-older version is a no-op, and running a job twice replaces rather than duplicates.
+Jobs work on a list of (document, version) items of one tenant, so that a bulk upload costs a
+few transactions and embedding calls for the whole batch rather than per document. Each stage
+saves the documents' status before it starts, so progress is visible live and a crashed job
+resumes from the stored state. An item whose document moved to a newer version (or was deleted)
+is skipped, and running a job twice replaces chunks and vectors rather than duplicating them.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import tuple_
 
 from chatbot_platform.ingestion.chunking import ChunkDraft, chunk_document
 from chatbot_platform.ingestion.parsing import parse
@@ -23,19 +28,22 @@ from chatbot_platform.kit.clock import utcnow
 from chatbot_platform.kit.fetch import FetchError, fetch
 from chatbot_platform.kit.jobs import enqueue_after_commit
 from chatbot_platform.kit.repository import scan_across_tenants
-from chatbot_platform.knowledge import service as knowledge
-from chatbot_platform.models import Chunk, Document, DocumentStatus
+from chatbot_platform.knowledge.repository import KnowledgeBaseRepo
+from chatbot_platform.models import Chunk, Document, DocumentStatus, KnowledgeBase
 from chatbot_platform.retrieval.stores.base import VectorRecord
-from chatbot_platform.retrieval.stores.fulltext import ChunkRow, replace_document_chunks
+from chatbot_platform.retrieval.stores.fulltext import ChunkRow, DocumentChunks, replace_chunks
 from chatbot_platform.tenants import service as tenants
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from chatbot_platform.runtime import Services
 
 log = logging.getLogger(__name__)
 
-EMBED_TASK = "ingestion.embed_document"
-PROCESS_TASK = "ingestion.process_document"
+PROCESS_TASK = "ingestion.process_documents"
+EMBED_TASK = "ingestion.embed_documents"
+EMBED_BATCH = 64
 STALL_SECONDS = 120
 ACTIVE_STATUSES = (
     DocumentStatus.PENDING,
@@ -43,13 +51,13 @@ ACTIVE_STATUSES = (
     DocumentStatus.CHUNKING,
     DocumentStatus.EMBEDDING,
 )
-EMBED_BATCH = 64
 PROGRESS = {
     DocumentStatus.PARSING: 10,
     DocumentStatus.CHUNKING: 30,
     DocumentStatus.EMBEDDING: 40,
     DocumentStatus.INDEXED: 100,
 }
+Item = tuple[uuid.UUID, int]  # (document id, version)
 T = TypeVar("T")
 
 
@@ -72,50 +80,81 @@ def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-async def _current(
-    services: Services, tenant_id: uuid.UUID, document_id: uuid.UUID, version: int
-) -> Document | None:
+def job_key(prefix: str, items: Sequence[Item]) -> str:
+    """One key per set of (document, version): the same work is never queued twice."""
+    if len(items) == 1:
+        return f"{prefix}:{items[0][0]}:v{items[0][1]}"
+    digest = hashlib.sha256(",".join(f"{d}:{v}" for d, v in sorted(items)).encode()).hexdigest()[:24]
+    return f"{prefix}:batch:{digest}"
+
+
+def job_kwargs(tenant_id: uuid.UUID, items: Sequence[Item]) -> dict[str, Any]:
+    return {"tenant_id": str(tenant_id), "items": [[str(d), v] for d, v in items]}
+
+
+def enqueue(session: AsyncSession, task_name: str, tenant_id: uuid.UUID, items: Sequence[Item]) -> None:
+    prefix = "process" if task_name == PROCESS_TASK else "embed"
+    enqueue_after_commit(session, task_name, key=job_key(prefix, items), **job_kwargs(tenant_id, items))
+
+
+async def _current(services: Services, tenant_id: uuid.UUID, items: Sequence[Item]) -> list[Document]:
+    """The documents still at the job's version (deleted or newer ones are skipped)."""
     async with services.database.transaction() as session:
-        document = await DocumentRepo(session, tenant_id).get(document_id)
-    if document is None or document.version != version:
-        return None
-    return document
+        return await DocumentRepo(session, tenant_id).list(
+            tuple_(Document.id, Document.version).in_(list(items))
+        )
 
 
 async def set_status(
     services: Services,
     tenant_id: uuid.UUID,
-    document_id: uuid.UUID,
-    version: int,
+    items: Sequence[Item],
     status: DocumentStatus,
     *,
     progress: int | None = None,
     error: str | None = None,
-) -> bool:
-    """Save a stage (only for the expected version); False when the document moved on or is gone."""
+) -> int:
+    """Save a stage for the documents still at these versions; returns how many were updated."""
+    if not items:
+        return 0
     async with services.database.transaction() as session:
-        repo = DocumentRepo(session, tenant_id)
-        updated = await repo.update_where(
-            {
-                "status": status,
-                "progress": PROGRESS.get(status, 0) if progress is None else progress,
-                "error": error,
-                "updated_at": utcnow(),
-                **({"indexed_at": utcnow()} if status == DocumentStatus.INDEXED else {}),
-            },
-            Document.id == document_id,
-            Document.version == version,
-        )
-    return updated > 0
+        return await _set_status(session, tenant_id, items, status, progress=progress, error=error)
 
 
-async def fail(
-    services: Services, tenant_id: uuid.UUID, document_id: uuid.UUID, version: int, reason: str
-) -> None:
-    log.warning("document failed", extra={"document_id": str(document_id), "reason": reason})
-    await set_status(
-        services, tenant_id, document_id, version, DocumentStatus.FAILED, progress=0, error=reason
+async def _set_status(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    items: Sequence[Item],
+    status: DocumentStatus,
+    *,
+    progress: int | None = None,
+    error: str | None = None,
+) -> int:
+    values: dict[str, Any] = {
+        "status": status,
+        "progress": PROGRESS.get(status, 0) if progress is None else progress,
+        "error": error,
+        "updated_at": utcnow(),
+    }
+    if status == DocumentStatus.INDEXED:
+        values["indexed_at"] = utcnow()
+    return await DocumentRepo(session, tenant_id).update_where(
+        values, tuple_(Document.id, Document.version).in_(list(items))
     )
+
+
+async def fail(services: Services, tenant_id: uuid.UUID, item: Item, reason: str) -> None:
+    log.warning("document failed", extra={"document_id": str(item[0]), "reason": reason})
+    await set_status(services, tenant_id, [item], DocumentStatus.FAILED, progress=0, error=reason)
+
+
+# -- parsing and chunking -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_chars: int
+    overlap: int
 
 
 async def _content(services: Services, document: Document) -> tuple[bytes, str, str | None]:
@@ -153,120 +192,168 @@ def _rows(title: str, drafts: Sequence[ChunkDraft]) -> list[ChunkRow]:
     ]
 
 
-async def _chunking_limits(
-    services: Services, tenant_id: uuid.UUID, kb_settings: dict[str, object]
-) -> tuple[int, int]:
+def _limits(services: Services, tenant_settings: dict[str, Any], kb: KnowledgeBase) -> Limits:
     """RAG_CHUNK_* overridden by the tenant's settings, then by the knowledge base's."""
+    merged = {**tenant_settings, **kb.settings}
+    max_chars = int(merged.get("chunk_max_chars", services.settings.rag.chunk_max_chars))
+    overlap = int(merged.get("chunk_overlap_chars", services.settings.rag.chunk_overlap_chars))
+    return Limits(max_chars, min(overlap, max_chars // 2))
+
+
+async def _chunk_one(
+    services: Services, document: Document, kb: KnowledgeBase, limits: Limits
+) -> DocumentChunks:
+    data, filename, mime = await _content(services, document)
+    parsed = await asyncio.to_thread(parse, data, filename, mime)
+    drafts = await asyncio.to_thread(
+        chunk_document, parsed, max_chars=limits.max_chars, overlap_chars=limits.overlap
+    )
+    if not drafts:
+        raise ParseError("No text could be extracted from the document.")
+    return DocumentChunks(document.id, kb.id, document.title, kb.language, _rows(document.title, drafts))
+
+
+async def process_documents(services: Services, tenant_id: uuid.UUID, items: Sequence[Item]) -> str:
+    """Parse and chunk documents; their chunks become full-text searchable together."""
+    documents = await _current(services, tenant_id, items)
+    if not documents:
+        return "stale"
+    live = [(d.id, d.version) for d in documents]
+    await set_status(services, tenant_id, live, DocumentStatus.PARSING)
     async with services.database.transaction() as session:
         tenant = await tenants.get_tenant_or_raise(session, tenant_id)
-    merged = {**tenant.settings, **kb_settings}
-    max_chars = int(str(merged.get("chunk_max_chars", services.settings.rag.chunk_max_chars)))
-    overlap = int(str(merged.get("chunk_overlap_chars", services.settings.rag.chunk_overlap_chars)))
-    return max_chars, min(overlap, max_chars // 2)
-
-
-async def process_document(
-    services: Services, tenant_id: uuid.UUID, document_id: uuid.UUID, version: int
-) -> str:
-    """Parse and chunk one document version; its chunks become full-text searchable at once."""
-    document = await _current(services, tenant_id, document_id, version)
-    if document is None:
-        return "stale"
-    await set_status(services, tenant_id, document_id, version, DocumentStatus.PARSING)
-    try:
-        data, filename, mime = await _content(services, document)
-        parsed = await asyncio.to_thread(parse, data, filename, mime)
-    except (ParseError, FetchError) as exc:
-        await fail(services, tenant_id, document_id, version, getattr(exc, "reason", None) or str(exc))
+        kb_ids = list({d.knowledge_base_id for d in documents})
+        kbs = {
+            kb.id: kb for kb in await KnowledgeBaseRepo(session, tenant_id).list(KnowledgeBase.id.in_(kb_ids))
+        }
+    chunked: list[DocumentChunks] = []
+    for document in documents:
+        kb = kbs.get(document.knowledge_base_id)
+        if kb is None:
+            continue
+        try:
+            chunked.append(await _chunk_one(services, document, kb, _limits(services, tenant.settings, kb)))
+        except (ParseError, FetchError) as exc:
+            await fail(
+                services, tenant_id, (document.id, document.version), getattr(exc, "reason", None) or str(exc)
+            )
+    if not chunked:
         return "failed"
-    await set_status(services, tenant_id, document_id, version, DocumentStatus.CHUNKING)
-    async with services.database.transaction() as session:
-        kb = await knowledge.get_or_raise(session, tenant_id, document.knowledge_base_id)
-    max_chars, overlap = await _chunking_limits(services, tenant_id, kb.settings)
-    drafts = await asyncio.to_thread(chunk_document, parsed, max_chars=max_chars, overlap_chars=overlap)
-    if not drafts:
-        await fail(services, tenant_id, document_id, version, "No text could be extracted from the document.")
-        return "failed"
-    title = document.title
-    rows = _rows(title, drafts)
-    await services.vector_store.delete_documents(tenant_id, [document_id])
-    return await _swap_chunks(services, document, kb.language, rows)
-
-
-async def _swap_chunks(services: Services, document: Document, language: str, rows: list[ChunkRow]) -> str:
-    tenant_id, version = document.tenant_id, document.version
-    async with services.database.transaction() as session:
-        repo = DocumentRepo(session, tenant_id)
-        current = await repo.get(document.id)
-        if current is None or current.version != version:
-            return "stale"
-        await replace_document_chunks(
-            session,
-            tenant_id=tenant_id,
-            knowledge_base_id=current.knowledge_base_id,
-            document_id=current.id,
-            title=current.title,
-            language=language,
-            rows=rows,
-        )
-        current.chunk_count = len(rows)
-        current.status = DocumentStatus.EMBEDDING
-        current.progress = PROGRESS[DocumentStatus.EMBEDDING]
-        await repo.save(current)
-        enqueue_after_commit(
-            session,
-            EMBED_TASK,
-            key=f"embed:{current.id}:v{version}",
-            tenant_id=str(tenant_id),
-            document_id=str(current.id),
-            version=version,
-        )
+    versions = {d.id: d.version for d in documents}
+    reingested = [d.id for d in documents if d.version > 1 and d.id in {c.document_id for c in chunked}]
+    if reingested:
+        await services.vector_store.delete_documents(tenant_id, reingested)
+    await _swap(services, tenant_id, chunked, versions)
     return "chunked"
 
 
-async def embed_document(
-    services: Services, tenant_id: uuid.UUID, document_id: uuid.UUID, version: int
-) -> str:
-    """Vectors for the document's chunks, from the cache when the text was embedded before."""
-    document = await _current(services, tenant_id, document_id, version)
-    resumable = (DocumentStatus.EMBEDDING, DocumentStatus.INDEXED, DocumentStatus.FAILED)  # FAILED: a retry
-    if document is None or document.status not in resumable or document.chunk_count == 0:
-        return "stale"
+async def _swap(
+    services: Services, tenant_id: uuid.UUID, chunked: list[DocumentChunks], versions: dict[uuid.UUID, int]
+) -> None:
+    """One transaction: new chunks in, counts and statuses saved, the embedding job queued."""
     async with services.database.transaction() as session:
-        chunks = await ChunkRepo(session, tenant_id).for_document(document_id)
-    done = await services.vector_store.chunk_ids(tenant_id, document_id)
+        repo = DocumentRepo(session, tenant_id)
+        still = {
+            d.id
+            for d in await repo.list(
+                tuple_(Document.id, Document.version).in_(
+                    [(c.document_id, versions[c.document_id]) for c in chunked]
+                )
+            )
+        }
+        chunked = [c for c in chunked if c.document_id in still]
+        await replace_chunks(session, tenant_id, chunked)
+        for document in chunked:
+            await repo.update_where(
+                {
+                    "chunk_count": len(document.rows),
+                    "status": DocumentStatus.EMBEDDING,
+                    "progress": PROGRESS[DocumentStatus.EMBEDDING],
+                    "updated_at": utcnow(),
+                },
+                Document.id == document.document_id,
+            )
+        items = [(c.document_id, versions[c.document_id]) for c in chunked]
+        if items:
+            enqueue(session, EMBED_TASK, tenant_id, items)
+
+
+# -- embedding ----------------------------------------------------------------------------------
+
+
+async def embed_documents(services: Services, tenant_id: uuid.UUID, items: Sequence[Item]) -> str:
+    """Vectors for the documents' chunks, in batches across documents, cached by content."""
+    resumable = (DocumentStatus.EMBEDDING, DocumentStatus.INDEXED, DocumentStatus.FAILED)  # FAILED: a retry
+    documents = [
+        d for d in await _current(services, tenant_id, items) if d.status in resumable and d.chunk_count
+    ]
+    if not documents:
+        return "stale"
+    by_id = {d.id: d for d in documents}
+    async with services.database.transaction() as session:
+        chunks = await ChunkRepo(session, tenant_id).list(
+            Chunk.document_id.in_(list(by_id)), order_by=[Chunk.document_id, Chunk.ordinal]
+        )
+    done = await services.vector_store.chunk_ids(tenant_id, list(by_id))
     todo = [chunk for chunk in chunks if chunk.id not in done]
-    for index, batch in enumerate(batches(todo, EMBED_BATCH), start=1):
-        await _embed_batch(services, document, batch)
-        share = min(1.0, index * EMBED_BATCH / max(1, len(todo)))
-        progress = PROGRESS[DocumentStatus.EMBEDDING] + int(55 * share)
-        if not await set_status(
-            services, tenant_id, document_id, version, DocumentStatus.EMBEDDING, progress=progress
-        ):
-            return "stale"
-    await set_status(services, tenant_id, document_id, version, DocumentStatus.INDEXED)
-    await _drop_old_files(services, document)
+    remaining = {doc_id: sum(1 for c in todo if c.document_id == doc_id) for doc_id in by_id}
+    await _mark_finished(services, tenant_id, by_id, remaining)
+    for batch in batches(todo, EMBED_BATCH):
+        await _embed_batch(services, tenant_id, by_id, batch)
+        for chunk in batch:
+            remaining[chunk.document_id] -= 1
+        await _mark_finished(services, tenant_id, by_id, remaining)
     return "indexed"
 
 
-async def _embed_batch(services: Services, document: Document, batch: Sequence[Chunk]) -> None:
+async def _mark_finished(
+    services: Services,
+    tenant_id: uuid.UUID,
+    by_id: dict[uuid.UUID, Document],
+    remaining: dict[uuid.UUID, int],
+) -> None:
+    """Documents with every chunk embedded become INDEXED; the others show their progress."""
+    finished = [(doc_id, by_id[doc_id].version) for doc_id, left in remaining.items() if left == 0]
+    for doc_id, _ in finished:
+        del remaining[doc_id]
+    async with services.database.transaction() as session:
+        await _set_status(session, tenant_id, finished, DocumentStatus.INDEXED)
+        for doc_id, left in remaining.items():
+            total = by_id[doc_id].chunk_count
+            progress = PROGRESS[DocumentStatus.EMBEDDING] + int(55 * (total - left) / max(1, total))
+            await _set_status(
+                session,
+                tenant_id,
+                [(doc_id, by_id[doc_id].version)],
+                DocumentStatus.EMBEDDING,
+                progress=progress,
+            )
+    for doc_id, _ in finished:
+        await _drop_old_files(services, by_id[doc_id])
+
+
+async def _embed_batch(
+    services: Services, tenant_id: uuid.UUID, by_id: dict[uuid.UUID, Document], batch: Sequence[Chunk]
+) -> None:
     model = services.embedder.model
     async with services.database.transaction() as session:
-        cache = EmbeddingCacheRepo(session, document.tenant_id)
+        cache = EmbeddingCacheRepo(session, tenant_id)
         vectors = await cache.lookup(model, [chunk.content_hash for chunk in batch])
-        missing = [chunk for chunk in batch if chunk.content_hash not in vectors]
+        missing = {chunk.content_hash: chunk for chunk in batch if chunk.content_hash not in vectors}
         if missing:
-            inputs = [embedding_input(document.title, chunk.heading_path, chunk.text) for chunk in missing]
+            inputs = [
+                embedding_input(by_id[c.document_id].title, c.heading_path, c.text) for c in missing.values()
+            ]
             computed = await services.embedder.embed_passages(inputs)
-            fresh = {chunk.content_hash: vector for chunk, vector in zip(missing, computed, strict=True)}
+            fresh = dict(zip(missing, computed, strict=True))
             await cache.store(model, fresh)
             vectors |= fresh
     records = [
         VectorRecord(
             chunk_id=chunk.id,
-            tenant_id=document.tenant_id,
-            knowledge_base_id=document.knowledge_base_id,
-            document_id=document.id,
+            tenant_id=tenant_id,
+            knowledge_base_id=chunk.knowledge_base_id,
+            document_id=chunk.document_id,
             vector=vectors[chunk.content_hash],
         )
         for chunk in batch
@@ -285,6 +372,9 @@ async def _drop_old_files(services: Services, document: Document) -> None:
             await services.files.delete_prefix(f"{prefix}/{version_dir}")
 
 
+# -- upkeep -------------------------------------------------------------------------------------
+
+
 async def recover_stalled(services: Services) -> int:
     """Re-send the job of every document stuck in a stage (a lost enqueue, a crash); returns how many."""
     cutoff = utcnow() - timedelta(seconds=STALL_SECONDS)
@@ -294,13 +384,10 @@ async def recover_stalled(services: Services) -> int:
         )
     for document in stalled:
         task_name = EMBED_TASK if document.status == DocumentStatus.EMBEDDING else PROCESS_TASK
+        item = [(document.id, document.version)]
         prefix = "embed" if task_name == EMBED_TASK else "process"
         await services.queues.enqueue(
-            task_name,
-            key=f"{prefix}:{document.id}:v{document.version}",
-            tenant_id=str(document.tenant_id),
-            document_id=str(document.id),
-            version=document.version,
+            task_name, key=job_key(prefix, item), **job_kwargs(document.tenant_id, item)
         )
     return len(stalled)
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from sqlalchemy import text
+
 from chatbot_platform.kit.repository import TenantRepository
 from chatbot_platform.models import CachedEmbedding, Chunk, Document
 
@@ -27,17 +29,41 @@ class ChunkRepo(TenantRepository[Chunk]):
         )
 
 
+_CACHE_LOOKUP = text(
+    """
+    SELECT content_hash, CAST(vector AS real[]) AS vector FROM embedding_cache
+    WHERE tenant_id = :tenant_id AND model = :model AND content_hash = ANY(CAST(:hashes AS text[]))
+    """
+)
+# Vectors travel as one flat float4[] sliced per row (binary encoding, no float formatting in Python).
+_CACHE_STORE = text(
+    """
+    INSERT INTO embedding_cache (tenant_id, model, content_hash, vector, created_at)
+    SELECT :tenant_id, :model, h.hash,
+           CAST((CAST(:flat AS real[]))[(h.n - 1) * CAST(:dim AS int) + 1 : h.n * CAST(:dim AS int)]
+                AS vector),
+           now()
+    FROM unnest(CAST(:hashes AS text[])) WITH ORDINALITY AS h(hash, n)
+    ON CONFLICT DO NOTHING
+    """
+)
+
+
 class EmbeddingCacheRepo(TenantRepository[CachedEmbedding]):
     model = CachedEmbedding
 
     async def lookup(self, model: str, hashes: Sequence[str]) -> dict[str, list[float]]:
         if not hashes:
             return {}
-        rows = await self.list(
-            CachedEmbedding.model == model, CachedEmbedding.content_hash.in_(list(set(hashes)))
-        )
-        return {row.content_hash: [float(x) for x in row.vector] for row in rows}
+        params = {"tenant_id": self.tenant_id, "model": model, "hashes": list(set(hashes))}
+        rows = await self.session.execute(_CACHE_LOOKUP, params)
+        return {row.content_hash: list(row.vector) for row in rows}
 
     async def store(self, model: str, vectors: dict[str, list[float]]) -> None:
-        rows = [{"model": model, "content_hash": h, "vector": v} for h, v in vectors.items()]
-        await self.insert_ignoring_conflicts(rows)
+        if not vectors:
+            return
+        hashes = list(vectors)
+        dim = len(vectors[hashes[0]])
+        flat = [float(x) for h in hashes for x in vectors[h]]
+        params = {"tenant_id": self.tenant_id, "model": model, "hashes": hashes, "dim": dim, "flat": flat}
+        await self.session.execute(_CACHE_STORE, params)

@@ -32,6 +32,14 @@ class DocumentCreate(BaseModel):
         return self
 
 
+class DocumentBatch(BaseModel):
+    """Up to 200 text or URL documents in one request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents: Annotated[list[DocumentCreate], Field(min_length=1, max_length=200)]
+
+
 class FileFields(BaseModel):
     """The form fields that come with uploaded files."""
 
@@ -85,11 +93,12 @@ class Chunk(BaseModel):
 
 
 class BatchItem(BaseModel):
-    filename: str
+    filename: str = Field(description="The file name (multipart) or the title (JSON).")
     status: int
     id: uuid.UUID | None = None
     document_status: DocumentStatus | None = None
     error: str | None = None
+    version: int | None = Field(None, exclude=True)
 
 
 class BatchResult(BaseModel):

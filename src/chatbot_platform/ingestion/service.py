@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatbot_platform.ingestion import pipeline
 from chatbot_platform.ingestion.errors import DocumentNotFound
 from chatbot_platform.ingestion.repository import ChunkRepo, DocumentRepo
 from chatbot_platform.kit.jobs import enqueue_after_commit
@@ -18,7 +19,6 @@ from chatbot_platform.kit.storage import FileStore
 from chatbot_platform.knowledge import service as knowledge
 from chatbot_platform.models import Chunk, Document, DocumentSource, DocumentStatus
 
-PROCESS_TASK = "ingestion.process_document"
 PURGE_TASK = "ingestion.purge_document"
 TEXT_FILENAME = "content.txt"
 
@@ -56,14 +56,7 @@ def document_prefix(tenant_id: uuid.UUID, document_id: uuid.UUID) -> str:
 
 
 def _enqueue_processing(session: AsyncSession, document: Document) -> None:
-    enqueue_after_commit(
-        session,
-        PROCESS_TASK,
-        key=f"process:{document.id}:v{document.version}",
-        tenant_id=str(document.tenant_id),
-        document_id=str(document.id),
-        version=document.version,
-    )
+    pipeline.enqueue(session, pipeline.PROCESS_TASK, document.tenant_id, [(document.id, document.version)])
 
 
 async def accept(
@@ -76,8 +69,12 @@ async def accept(
     content: Content,
     external_id: str | None = None,
     metadata: dict[str, Any] | None = None,
+    enqueue: bool = True,
 ) -> Accepted:
-    """Create the document (or update the one with this external_id) and queue its processing."""
+    """Create the document (or update the one with this external_id) and queue its processing.
+
+    With `enqueue=False` the caller queues one job for a whole batch (`pipeline.enqueue`).
+    """
     await knowledge.get_or_raise(session, tenant_id, knowledge_base_id)
     repo = DocumentRepo(session, tenant_id)
     existing = await repo.get_by_external_id(knowledge_base_id, external_id) if external_id else None
@@ -112,7 +109,8 @@ async def accept(
             f"{tenant_id}/{document.id}/v{document.version}/{safe_filename(content.filename)}"
         )
         await files.put(document.file_path, content.data)
-    _enqueue_processing(session, document)
+    if enqueue:
+        _enqueue_processing(session, document)
     return Accepted(document)
 
 

@@ -58,7 +58,7 @@ async def test_a_tenant_never_sees_another_tenants_chunks(store: VectorStore, co
     for kb_ids in ([b.knowledge_base_id], [a.knowledge_base_id], [a.knowledge_base_id, b.knowledge_base_id]):
         hits = await store.search(b.tenant_id, kb_ids, records[0].vector, model=MODEL, top_k=10)
         assert not set(ids(hits)) & {r.chunk_id for r in records}
-    assert await store.chunk_ids(b.tenant_id, a.document_id) == set()
+    assert await store.chunk_ids(b.tenant_id, [a.document_id]) == set()
 
 
 async def test_search_is_limited_to_the_given_knowledge_bases(store: VectorStore, corpus: Corpus) -> None:
@@ -144,7 +144,7 @@ async def test_deleting_documents_removes_their_vectors(store: VectorStore, corp
     await store.upsert(kept_records + gone_records, model=MODEL)
 
     await store.delete_documents(uuid.uuid4(), [gone.document_id])  # another tenant: nothing happens
-    assert await store.chunk_ids(kept.tenant_id, gone.document_id) == {r.chunk_id for r in gone_records}
+    assert await store.chunk_ids(kept.tenant_id, [gone.document_id]) == {r.chunk_id for r in gone_records}
     await store.delete_documents(kept.tenant_id, [gone.document_id])
 
     hits = await store.search(
@@ -152,8 +152,8 @@ async def test_deleting_documents_removes_their_vectors(store: VectorStore, corp
     )
     assert set(ids(hits)) == {r.chunk_id for r in kept_records}
     assert await store.chunk_ids(kept.tenant_id) == {r.chunk_id for r in kept_records}
-    assert await store.chunk_ids(kept.tenant_id, gone.document_id) == set()
-    assert await store.chunk_ids(kept.tenant_id, kept.document_id) == {r.chunk_id for r in kept_records}
+    assert await store.chunk_ids(kept.tenant_id, [gone.document_id]) == set()
+    assert await store.chunk_ids(kept.tenant_id, [kept.document_id]) == {r.chunk_id for r in kept_records}
 
 
 async def test_deleting_chunks_removes_their_vectors(store: VectorStore, corpus: Corpus) -> None:

@@ -50,8 +50,10 @@ class VectorStore(Protocol):
 
     async def delete_chunks(self, tenant_id: uuid.UUID, chunk_ids: Sequence[uuid.UUID]) -> None: ...
 
-    async def chunk_ids(self, tenant_id: uuid.UUID, document_id: uuid.UUID | None = None) -> set[uuid.UUID]:
-        """Ids of the chunks that have a vector (for the orphan audit)."""
+    async def chunk_ids(
+        self, tenant_id: uuid.UUID, document_ids: Sequence[uuid.UUID] | None = None
+    ) -> set[uuid.UUID]:
+        """Ids of the tenant's chunks that have a vector, optionally of some documents only."""
         ...
 
     async def close(self) -> None: ...

@@ -208,11 +208,15 @@ class MilvusStore:
             return {"nprobe": IVF_NPROBE}
         return {}
 
-    async def chunk_ids(self, tenant_id: uuid.UUID, document_id: uuid.UUID | None = None) -> set[uuid.UUID]:
-        if document_id is None:
+    async def chunk_ids(
+        self, tenant_id: uuid.UUID, document_ids: Sequence[uuid.UUID] | None = None
+    ) -> set[uuid.UUID]:
+        if document_ids is None:
             expression = tenant_filter(tenant_id)
+        elif not document_ids:
+            return set()
         else:
-            expression = tenant_filter(tenant_id, "document_id", [document_id])
+            expression = tenant_filter(tenant_id, "document_id", list(document_ids))
         return await self._run(self._chunk_ids_sync, expression)
 
     def _chunk_ids_sync(self, expression: str) -> set[uuid.UUID]:

@@ -30,14 +30,16 @@ MAX_DIMENSIONS = 16000  # pgvector's limit for `vector`
 MAX_EF_SEARCH = 1000  # pgvector's limit for hnsw.ef_search
 UPSERT_BATCH = 1000
 
+# The vectors travel as one flat float4[] (binary, encoded in C by asyncpg) and are sliced per row:
+# formatting thousands of floats as text in Python was the slowest part of ingestion.
 _UPSERT = text(
     """
     UPDATE chunks AS c
-    SET embedding = CAST(v.embedding AS vector),
+    SET embedding = CAST((CAST(:flat AS real[]))[(v.n - 1) * CAST(:dim AS int) + 1 : v.n * CAST(:dim AS int)]
+                         AS vector),
         embedding_model = :model,
         embedding_dim = :dim
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:tenant_ids AS uuid[]), CAST(:vectors AS text[]))
-        AS v(id, tenant_id, embedding)
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:tenant_ids AS uuid[])) WITH ORDINALITY AS v(id, tenant_id, n)
     WHERE c.id = v.id AND c.tenant_id = v.tenant_id
     """
 )
@@ -57,7 +59,7 @@ _CHUNK_IDS = text(
     """
     SELECT id FROM chunks
     WHERE tenant_id = :tenant_id AND embedding IS NOT NULL
-      AND (CAST(:document_id AS uuid) IS NULL OR document_id = CAST(:document_id AS uuid))
+      AND (CAST(:document_ids AS uuid[]) IS NULL OR document_id = ANY(CAST(:document_ids AS uuid[])))
     """
 )
 _SEARCH_SETTINGS = text(
@@ -143,7 +145,7 @@ class PgVectorStore:
                 "dim": dim,
                 "ids": [r.chunk_id for r in batch],
                 "tenant_ids": [r.tenant_id for r in batch],
-                "vectors": [vector_literal(r.vector) for r in batch],
+                "flat": [float(x) for r in batch for x in r.vector],
             },
         )
         return result.rowcount
@@ -194,9 +196,12 @@ class PgVectorStore:
         async with self._database.engine.begin() as conn:
             await conn.execute(statement, {"tenant_id": tenant_id, "ids": list(ids)})
 
-    async def chunk_ids(self, tenant_id: uuid.UUID, document_id: uuid.UUID | None = None) -> set[uuid.UUID]:
+    async def chunk_ids(
+        self, tenant_id: uuid.UUID, document_ids: Sequence[uuid.UUID] | None = None
+    ) -> set[uuid.UUID]:
+        ids = list(document_ids) if document_ids is not None else None
         async with self._database.engine.connect() as conn:
-            result = await conn.execute(_CHUNK_IDS, {"tenant_id": tenant_id, "document_id": document_id})
+            result = await conn.execute(_CHUNK_IDS, {"tenant_id": tenant_id, "document_ids": ids})
             return {row.id for row in result}
 
     async def close(self) -> None:
