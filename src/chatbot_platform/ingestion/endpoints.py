@@ -29,6 +29,8 @@ from chatbot_platform.kit import idempotency
 from chatbot_platform.kit.deps import SessionDep
 from chatbot_platform.kit.errors import AppError
 from chatbot_platform.kit.pagination import Page, PageDep
+from chatbot_platform.knowledge import service as knowledge
+from chatbot_platform.knowledge.errors import KnowledgeBaseNotFound
 from chatbot_platform.models import DocumentSource, DocumentStatus
 from chatbot_platform.runtime import ServicesDep
 from chatbot_platform.tenants.auth import ApiKeyContext, client_ip, require_scope
@@ -233,6 +235,20 @@ async def create_documents_batch(
     )
 
 
+async def _own_knowledge_bases(
+    session: SessionDep, ctx: ApiKeyContext, ids: set[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these knowledge bases belong to the caller's tenant (checked once per batch)."""
+    found = set()
+    for kb_id in ids:
+        try:
+            await knowledge.get_or_raise(session, ctx.tenant_id, kb_id)
+        except KnowledgeBaseNotFound:
+            continue
+        found.add(kb_id)
+    return found
+
+
 async def _accept_files(
     request: Request, session: SessionDep, services: ServicesDep, ctx: ApiKeyContext
 ) -> list[BatchItem]:
@@ -264,8 +280,12 @@ async def _accept_one(
     title: str,
     fields: FileFields | DocumentCreate,
     content: service.Content,
+    own_knowledge_bases: set[uuid.UUID] | None = None,
 ) -> BatchItem:
     """One item of a batch, in its own savepoint: a refused item leaves nothing behind."""
+    checked = own_knowledge_bases is not None
+    if checked and fields.knowledge_base_id not in (own_knowledge_bases or set()):
+        return BatchItem(filename=title, status=404, error=KnowledgeBaseNotFound().message)
     try:
         async with session.begin_nested():
             accepted = await service.accept(
@@ -278,6 +298,7 @@ async def _accept_one(
                 external_id=fields.external_id,
                 metadata=fields.metadata,
                 enqueue=False,
+                knowledge_base_checked=checked,
             )
     except AppError as exc:
         return BatchItem(filename=title, status=exc.status_code, error=exc.message)

@@ -263,16 +263,14 @@ async def _swap(
         }
         chunked = [c for c in chunked if c.document_id in still]
         await replace_chunks(session, tenant_id, chunked)
-        for document in chunked:
-            await repo.update_where(
-                {
-                    "chunk_count": len(document.rows),
-                    "status": DocumentStatus.EMBEDDING,
-                    "progress": PROGRESS[DocumentStatus.EMBEDDING],
-                    "updated_at": utcnow(),
-                },
-                Document.id == document.document_id,
-            )
+        await repo.update_each(
+            [c.document_id for c in chunked],
+            {
+                "chunk_count": [len(c.rows) for c in chunked],
+                "status": [DocumentStatus.EMBEDDING.value] * len(chunked),
+                "progress": [PROGRESS[DocumentStatus.EMBEDDING]] * len(chunked),
+            },
+        )
         items = [(c.document_id, versions[c.document_id]) for c in chunked]
         if items:
             enqueue(session, EMBED_TASK, tenant_id, items)
@@ -318,16 +316,14 @@ async def _mark_finished(
         del remaining[doc_id]
     async with services.database.transaction() as session:
         await _set_status(session, tenant_id, finished, DocumentStatus.INDEXED)
-        for doc_id, left in remaining.items():
-            total = by_id[doc_id].chunk_count
-            progress = PROGRESS[DocumentStatus.EMBEDDING] + int(55 * (total - left) / max(1, total))
-            await _set_status(
-                session,
-                tenant_id,
-                [(doc_id, by_id[doc_id].version)],
-                DocumentStatus.EMBEDDING,
-                progress=progress,
-            )
+        progressing = [doc_id for doc_id in remaining if remaining[doc_id] < by_id[doc_id].chunk_count]
+        if progressing:
+            progress = [
+                PROGRESS[DocumentStatus.EMBEDDING]
+                + int(55 * (by_id[d].chunk_count - remaining[d]) / max(1, by_id[d].chunk_count))
+                for d in progressing
+            ]
+            await DocumentRepo(session, tenant_id).update_each(progressing, {"progress": progress})
     for doc_id, _ in finished:
         await _drop_old_files(services, by_id[doc_id])
 

@@ -8,9 +8,33 @@ from sqlalchemy import text
 from chatbot_platform.kit.repository import TenantRepository
 from chatbot_platform.models import CachedEmbedding, Chunk, Document
 
+_UPDATE_EACH = """
+    UPDATE documents AS d SET {assignments}, updated_at = now()
+    FROM unnest(CAST(:ids AS uuid[]), {arrays}) AS v(id, {names})
+    WHERE d.tenant_id = :tenant_id AND d.id = v.id
+"""
+_COLUMN_TYPES = {"chunk_count": "int", "progress": "int", "status": "varchar"}
+
 
 class DocumentRepo(TenantRepository[Document]):
     model = Document
+
+    async def update_each(self, ids: Sequence[uuid.UUID], values: dict[str, Sequence[object]]) -> None:
+        """Give each document its own values (one statement for many rows)."""
+        if not ids:
+            return
+        names = list(values)
+        for name in names:
+            if name not in _COLUMN_TYPES:
+                raise ValueError(f"update_each does not handle column {name!r}")
+        sql = _UPDATE_EACH.format(
+            assignments=", ".join(f"{n} = v.{n}" for n in names),
+            arrays=", ".join(f"CAST(:{n} AS {_COLUMN_TYPES[n]}[])" for n in names),
+            names=", ".join(names),
+        )
+        params: dict[str, object] = {"tenant_id": self.tenant_id, "ids": list(ids)}
+        params |= {n: list(v) for n, v in values.items()}
+        await self.session.execute(text(sql), params)
 
     async def get_by_external_id(self, knowledge_base_id: uuid.UUID, external_id: str) -> Document | None:
         return await self.first(

@@ -70,12 +70,15 @@ async def accept(
     external_id: str | None = None,
     metadata: dict[str, Any] | None = None,
     enqueue: bool = True,
+    knowledge_base_checked: bool = False,
 ) -> Accepted:
     """Create the document (or update the one with this external_id) and queue its processing.
 
-    With `enqueue=False` the caller queues one job for a whole batch (`pipeline.enqueue`).
+    With `enqueue=False` the caller queues one job for a whole batch (`pipeline.enqueue`), and
+    `knowledge_base_checked` says it already checked that the knowledge base is the tenant's.
     """
-    await knowledge.get_or_raise(session, tenant_id, knowledge_base_id)
+    if not knowledge_base_checked:
+        await knowledge.get_or_raise(session, tenant_id, knowledge_base_id)
     repo = DocumentRepo(session, tenant_id)
     existing = await repo.get_by_external_id(knowledge_base_id, external_id) if external_id else None
     if (
