@@ -60,6 +60,10 @@ def write_section(name: str, title: str, body: str) -> None:
     )
     text = REPORT.read_text() if REPORT.exists() else HEADER
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
+    text = (
+        pattern.sub(lambda _: section, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + section + "\n"
+    )
     REPORT.write_text(text)
     print(f"wrote the {name!r} section of {REPORT.relative_to(ROOT)}")
