@@ -67,3 +67,10 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
     return {"X-Admin-Token": ADMIN_TOKEN}
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    """The environment `cbp` runs with in CLI tests: the test's database and data folder."""
+    base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIRTUAL_ENV", "TMPDIR"}}
+    return {**base, "DATABASE_URL": database_url, "STORAGE_PATH": str(tmp_path / "storage"), "NO_COLOR": "1"}

@@ -3,30 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
 
 from chatbot_platform.kit import migrations
+from tests.fixtures.cli import cbp
 
-CBP = [sys.executable, "-m", "chatbot_platform.cli"]
 HEAD = migrations.head_revision()
-
-
-def cbp(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*CBP, *args], env=env, capture_output=True, text=True, timeout=120)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-@pytest.fixture
-def env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIRTUAL_ENV", "TMPDIR"}}
-    return {**base, "DATABASE_URL": database_url, "STORAGE_PATH": str(tmp_path / "storage"), "NO_COLOR": "1"}
 
 
 def test_provisioning_from_the_command_line(env: dict[str, str]) -> None:

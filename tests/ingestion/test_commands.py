@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.test_cli import cbp, env  # noqa: F401 - the env fixture
+from tests.fixtures.cli import cbp
 
 
 def test_ingest_a_folder_then_rerun_skips_unchanged_files_and_the_audit_is_clean(
     tmp_path: Path,
-    env: dict[str, str],  # noqa: F811
+    env: dict[str, str],
 ) -> None:
     created = json.loads(cbp("tenant", "create", "Biblioteca", env=env).stdout)
     folder = tmp_path / "docs"
@@ -34,7 +34,7 @@ def test_ingest_a_folder_then_rerun_skips_unchanged_files_and_the_audit_is_clean
     assert "No" not in cbp("queue", "failed", env=env).stderr
 
 
-def test_ingest_refuses_bad_arguments(tmp_path: Path, env: dict[str, str]) -> None:  # noqa: F811
+def test_ingest_refuses_bad_arguments(tmp_path: Path, env: dict[str, str]) -> None:
     missing_kb = cbp("ingest", str(tmp_path), "--kb", "not-a-uuid", env=env, check=False)
     assert (missing_kb.returncode, "--kb must be" in missing_kb.stderr) == (2, True)
     (tmp_path / "a.txt").write_text("x")
@@ -55,3 +55,34 @@ def test_ingest_refuses_bad_arguments(tmp_path: Path, env: dict[str, str]) -> No
     bad_queue = cbp("worker", "--queue", "nope", env=env, check=False)
     assert bad_queue.returncode == 2
     assert "unknown queue" in bad_queue.stderr
+
+
+def test_audit_finds_chunks_without_vectors_and_fix_repairs_them(
+    tmp_path: Path,
+    env: dict[str, str],
+    database_url: str,
+) -> None:
+    import asyncio
+
+    import asyncpg
+
+    created = json.loads(cbp("tenant", "create", "Archivio", env=env).stdout)
+    (tmp_path / "a.txt").write_text("Primo paragrafo.\n\nSecondo paragrafo.")
+    cbp("ingest", str(tmp_path / "a.txt"), "--kb", created["default_knowledge_base_id"], env=env)
+
+    async def drop_vectors() -> None:
+        dsn = database_url.replace("postgresql://", "postgresql://", 1)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(
+                "UPDATE chunks SET embedding = NULL, embedding_model = NULL, embedding_dim = NULL"
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(drop_vectors())
+    broken = cbp("kb", "audit", env=env, check=False)
+    assert broken.returncode == 1
+    assert "run with --fix" in broken.stdout
+    cbp("kb", "audit", "--fix", env=env)
+    assert "no orphans" in cbp("kb", "audit", env=env).stdout

@@ -294,3 +294,51 @@ async def test_json_batches_of_text_documents_are_processed_together(client: htt
     assert (
         await client.post("/api/v1/documents/batch", json=too_many, headers=tenant.headers)
     ).status_code == 422
+
+
+async def test_knowledge_base_overrides_change_chunking_and_language_changes_reindex(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    tenant = await make_tenant(client)
+    created = await client.post(
+        "/api/v1/knowledge-bases",
+        json={
+            "name": "Piccoli",
+            "language": "simple",
+            "settings": {"chunk_max_chars": 200, "chunk_overlap_chars": 0},
+        },
+        headers=tenant.headers,
+    )
+    assert created.json()["settings"] == {"chunk_max_chars": 200, "chunk_overlap_chars": 0}
+    kb_id = created.json()["id"]
+    text_body = " ".join(f"Frase numero {n} sugli uffici comunali aperti." for n in range(30))
+    response = await client.post(
+        "/api/v1/documents",
+        json={"knowledge_base_id": kb_id, "title": "T", "text": text_body},
+        headers=tenant.headers,
+    )
+    document = await wait_for(client, tenant, response.json()["id"])
+    assert document["chunk_count"] >= 6, "chunks of at most 200 characters"
+
+    async def italian_hits() -> int:
+        async with app.state.database.transaction() as session:
+            return int(
+                await session.scalar(
+                    text(
+                        "SELECT count(*) FROM chunks "
+                        "WHERE tenant_id = :t AND tsv @@ to_tsquery('italian', 'uffic')"
+                    ),
+                    {"t": uuid.UUID(tenant.id)},
+                )
+            )
+
+    assert await italian_hits() == 0, "the 'simple' configuration does not stem"
+    patched = await client.patch(
+        f"/api/v1/knowledge-bases/{kb_id}", json={"language": "italian"}, headers=tenant.headers
+    )
+    assert patched.status_code == 200
+    assert await italian_hits() == document["chunk_count"]
+    bad = await client.patch(
+        f"/api/v1/knowledge-bases/{kb_id}", json={"settings": {"chunk_max_chars": 5}}, headers=tenant.headers
+    )
+    assert bad.status_code == 422

@@ -150,3 +150,27 @@ async def test_a_document_whose_job_was_lost_is_recovered(app: FastAPI, client: 
     assert await recover_stalled(services) == 1
     assert (await wait_for(client, tenant, str(accepted.document.id)))["status"] == "indexed"
     assert await recover_stalled(services) == 0
+
+
+@pytest.fixture
+async def redis_queue_app(tmp_path: Path, database_url: str) -> AsyncIterator[FastAPI]:
+    from redis.asyncio import Redis
+
+    probe = Redis(host="127.0.0.1", port=6379)
+    try:
+        await probe.ping()
+    except Exception as exc:
+        pytest.fail(f"these tests need Redis on 127.0.0.1:6379: {exc}")
+    finally:
+        await probe.aclose()
+    overrides = {"QUEUE_CONNECTION": "redis", "REDIS_HOST": "127.0.0.1", "REDIS_QUEUE_DATABASE": "5"}
+    async for app in running_app(overrides, tmp_path, database_url):
+        yield app
+
+
+async def test_the_redis_queue_runs_the_same_pipeline(redis_queue_app: FastAPI) -> None:
+    assert redis_queue_app.state.services.queues.queue("ingestion").__class__.__name__ == "RedisQueue"
+    async with client_for(redis_queue_app) as client:
+        tenant = await make_tenant(client)
+        created = await upload(client, tenant, "r.txt", b"Documento elaborato tramite la coda Redis.")
+        assert (await wait_for(client, tenant, created.json()["id"]))["status"] == "indexed"

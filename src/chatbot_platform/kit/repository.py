@@ -21,23 +21,22 @@ from chatbot_platform.models.base import Base, TenantOwned
 
 M = TypeVar("M", bound=Base)
 T = TypeVar("T", bound=TenantOwned)
+R = TypeVar("R")
 
 
-class Repository(Generic[M]):
-    """Platform-level tables (tenants, users, audit log): no tenant filter applies."""
+class _Reads(Generic[R]):
+    """The read vocabulary shared by both bases; `scope()` is the filter every query carries."""
 
-    model: type[M]
+    model: type[R]
+    session: AsyncSession
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def scope(self) -> list[ColumnElement[bool]]:
+        return []
 
-    def select(self) -> Select[M]:
-        return select(self.model)
+    def select(self) -> Select[R]:
+        return select(self.model).where(*self.scope())
 
-    async def get(self, id_: uuid.UUID) -> M | None:
-        return await self.session.get(self.model, id_)
-
-    async def first(self, *where: ColumnElement[bool]) -> M | None:
+    async def first(self, *where: ColumnElement[bool]) -> R | None:
         return (await self.session.scalars(self.select().where(*where).limit(1))).first()
 
     async def list(
@@ -46,13 +45,24 @@ class Repository(Generic[M]):
         order_by: Sequence[Any] = (),
         limit: int | None = None,
         offset: int = 0,
-    ) -> list[M]:
-        query = self.select().where(*where).order_by(*order_by).offset(offset).limit(limit)
+        options: Sequence[Any] = (),
+    ) -> list[R]:
+        query = self.select().where(*where).options(*options).order_by(*order_by).offset(offset).limit(limit)
         return list(await self.session.scalars(query))
 
     async def count(self, *where: ColumnElement[bool]) -> int:
-        query = select(func.count()).select_from(self.model).where(*where)
+        query = select(func.count()).select_from(self.model).where(*self.scope(), *where)
         return int(await self.session.scalar(query) or 0)
+
+
+class Repository(_Reads[M]):
+    """Platform-level tables (tenants, users, audit log): no tenant filter applies."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, id_: uuid.UUID) -> M | None:
+        return await self.session.get(self.model, id_)
 
     async def add(self, obj: M, *, conflict: Conflict | None = None) -> M:
         """Insert; with `conflict`, a unique violation raises that error instead."""
@@ -68,10 +78,8 @@ class Repository(Generic[M]):
         await self.session.flush()
 
 
-class TenantRepository(Generic[T]):
+class TenantRepository(_Reads[T]):
     """Reads and writes of one tenant's rows; the tenant filter is inside every query."""
-
-    model: type[T]
 
     def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
         self.session = session
@@ -80,29 +88,11 @@ class TenantRepository(Generic[T]):
     def _in_tenant(self) -> ColumnElement[bool]:
         return self.model.tenant_id == self.tenant_id
 
-    def select(self) -> Select[T]:
-        return select(self.model).where(self._in_tenant())
+    def scope(self) -> list[ColumnElement[bool]]:
+        return [self._in_tenant()]
 
     async def get(self, id_: uuid.UUID) -> T | None:
         return await self.first(self.model.id == id_)  # type: ignore[attr-defined]
-
-    async def first(self, *where: ColumnElement[bool]) -> T | None:
-        return (await self.session.scalars(self.select().where(*where).limit(1))).first()
-
-    async def list(
-        self,
-        *where: ColumnElement[bool],
-        order_by: Sequence[Any] = (),
-        limit: int | None = None,
-        offset: int = 0,
-        options: Sequence[Any] = (),
-    ) -> list[T]:
-        query = self.select().where(*where).options(*options).order_by(*order_by).offset(offset).limit(limit)
-        return list(await self.session.scalars(query))
-
-    async def count(self, *where: ColumnElement[bool]) -> int:
-        query = select(func.count()).select_from(self.model).where(self._in_tenant(), *where)
-        return int(await self.session.scalar(query) or 0)
 
     async def add(self, obj: T, *, conflict: Conflict | None = None) -> T:
         """Insert for this tenant; with `conflict`, a unique violation raises that error instead."""

@@ -15,12 +15,24 @@ Language = Annotated[
 ]
 
 
+class KnowledgeBaseSettings(BaseModel):
+    """Overrides of the platform's RAG_* settings for one knowledge base (unset: inherited)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chunk_max_chars: int | None = Field(None, ge=200, le=20000, description="Overrides RAG_CHUNK_MAX_CHARS.")
+    chunk_overlap_chars: int | None = Field(
+        None, ge=0, le=5000, description="Overrides RAG_CHUNK_OVERLAP_CHARS."
+    )
+
+
 class KnowledgeBaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
     description: Description = ""
     language: Language | None = Field(None, description="Defaults to the tenant's language.")
+    settings: KnowledgeBaseSettings = Field(default_factory=KnowledgeBaseSettings)
 
 
 class KnowledgeBaseUpdate(BaseModel):
@@ -30,6 +42,9 @@ class KnowledgeBaseUpdate(BaseModel):
     description: Description | None = None
     language: Language | None = None
     is_default: bool | None = Field(None, description="true makes this the tenant's default knowledge base.")
+    settings: KnowledgeBaseSettings | None = Field(
+        None, description="Replaces the overrides (null fields inherit)."
+    )
 
 
 class KnowledgeBase(BaseModel):
@@ -40,5 +55,6 @@ class KnowledgeBase(BaseModel):
     description: str
     language: str
     is_default: bool
+    settings: KnowledgeBaseSettings
     created_at: datetime
     updated_at: datetime

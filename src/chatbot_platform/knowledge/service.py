@@ -15,6 +15,7 @@ from chatbot_platform.knowledge.errors import (
 from chatbot_platform.knowledge.repository import KnowledgeBaseRepo, text_search_configs
 from chatbot_platform.knowledge.schemas import KnowledgeBaseCreate, KnowledgeBaseUpdate
 from chatbot_platform.models import KnowledgeBase
+from chatbot_platform.retrieval.stores.fulltext import reindex_language
 
 LOCALE_LANGUAGES = {"it": "italian", "en": "english"}
 DEFAULT_NAME = "Default"
@@ -37,7 +38,13 @@ async def create(
     repo = KnowledgeBaseRepo(session, tenant_id)
     language = await validate_language(session, data.language or language_for_locale(default_locale))
     is_first = await repo.count() == 0
-    kb = KnowledgeBase(name=data.name, description=data.description, language=language, is_default=is_first)
+    kb = KnowledgeBase(
+        name=data.name,
+        description=data.description,
+        language=language,
+        is_default=is_first,
+        settings=data.settings.model_dump(exclude_none=True),
+    )
     return await repo.add(kb, conflict=KnowledgeBaseNameTaken(data.name))
 
 
@@ -67,8 +74,11 @@ async def update(
 ) -> KnowledgeBase:
     repo = KnowledgeBaseRepo(session, tenant_id)
     kb = await get_or_raise(session, tenant_id, kb_id)
-    if data.language is not None:
+    if data.language is not None and data.language != kb.language:
         kb.language = await validate_language(session, data.language)
+        await reindex_language(session, tenant_id=tenant_id, knowledge_base_id=kb.id, language=kb.language)
+    if data.settings is not None:
+        kb.settings = data.settings.model_dump(exclude_none=True)
     if data.name is not None:
         kb.name = data.name
     if data.description is not None:
