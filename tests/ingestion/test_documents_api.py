@@ -277,13 +277,14 @@ async def test_json_batches_of_text_documents_are_processed_together(client: htt
         for n in range(5)
     ]
     documents.append({"knowledge_base_id": str(uuid.uuid4()), "title": "Altrove", "text": "x"})
+    documents.append({**documents[0], "text": "Stesso external_id nello stesso lotto."})
     response = await client.post(
         "/api/v1/documents/batch", json={"documents": documents}, headers=tenant.headers
     )
     assert response.status_code == 207
     body = response.json()
-    assert (body["accepted"], body["rejected"]) == (5, 1)
-    assert body["results"][-1]["status"] == 404
+    assert (body["accepted"], body["rejected"]) == (5, 2)
+    assert [r["status"] for r in body["results"][-2:]] == [404, 409]
     for result in body["results"][:5]:
         assert (await wait_for(client, tenant, result["id"]))["status"] == "indexed"
     again = await client.post(

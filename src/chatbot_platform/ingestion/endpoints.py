@@ -218,10 +218,7 @@ async def create_documents_batch(
             batch = DocumentBatch.model_validate_json(await request.body())
         except ValidationError as exc:
             raise _validation_error(exc, "body") from None
-        results = [
-            await _accept_one(session, services, ctx, body.title, body, _json_content(body))
-            for body in batch.documents
-        ]
+        results = await _accept_json_batch(session, services, ctx, batch)
     else:
         raise UnsupportedUpload('Send multipart/form-data with `files` parts, or JSON {"documents": [...]}.')
     queued = [(r.id, r.version) for r in results if r.status == 202 and r.id is not None and r.version]
@@ -233,6 +230,40 @@ async def create_documents_batch(
         payload.model_dump(mode="json", exclude={"results": {"__all__": {"version"}}}),
         status_code=status.HTTP_207_MULTI_STATUS,
     )
+
+
+async def _accept_json_batch(
+    session: SessionDep, services: ServicesDep, ctx: ApiKeyContext, batch: DocumentBatch
+) -> list[BatchItem]:
+    """Text and URL documents: one lookup and one multi-row insert for all of them."""
+    mine = await _own_knowledge_bases(session, ctx, {body.knowledge_base_id for body in batch.documents})
+    wanted = [
+        service.NewDocument(
+            body.knowledge_base_id, body.title, _json_content(body), body.external_id, body.metadata
+        )
+        for body in batch.documents
+        if body.knowledge_base_id in mine
+    ]
+    accepted = iter(await service.accept_many(session, services.files, ctx.tenant_id, wanted))
+    results = []
+    for body in batch.documents:
+        if body.knowledge_base_id not in mine:
+            results.append(BatchItem(filename=body.title, status=404, error=KnowledgeBaseNotFound().message))
+            continue
+        item = next(accepted)
+        if isinstance(item, AppError):
+            results.append(BatchItem(filename=body.title, status=item.status_code, error=item.message))
+            continue
+        results.append(
+            BatchItem(
+                filename=body.title,
+                status=200 if item.unchanged else 202,
+                id=item.document.id,
+                document_status=item.document.status,
+                version=item.document.version,
+            )
+        )
+    return results
 
 
 async def _own_knowledge_bases(
@@ -280,12 +311,8 @@ async def _accept_one(
     title: str,
     fields: FileFields | DocumentCreate,
     content: service.Content,
-    own_knowledge_bases: set[uuid.UUID] | None = None,
 ) -> BatchItem:
-    """One item of a batch, in its own savepoint: a refused item leaves nothing behind."""
-    checked = own_knowledge_bases is not None
-    if checked and fields.knowledge_base_id not in (own_knowledge_bases or set()):
-        return BatchItem(filename=title, status=404, error=KnowledgeBaseNotFound().message)
+    """One uploaded file of a batch, in its own savepoint: a refused file leaves nothing behind."""
     try:
         async with session.begin_nested():
             accepted = await service.accept(
@@ -298,7 +325,6 @@ async def _accept_one(
                 external_id=fields.external_id,
                 metadata=fields.metadata,
                 enqueue=False,
-                knowledge_base_checked=checked,
             )
     except AppError as exc:
         return BatchItem(filename=title, status=exc.status_code, error=exc.message)

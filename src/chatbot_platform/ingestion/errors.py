@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from chatbot_platform.kit.errors import BadRequest, NotFound, PayloadTooLarge
+from chatbot_platform.kit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 
 
 class DocumentNotFound(NotFound):
@@ -21,3 +21,13 @@ class EmptyUpload(BadRequest):
 class UnsupportedUpload(BadRequest):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
+
+
+class ConcurrentUpload(Conflict):
+    def __init__(self) -> None:
+        super().__init__("Another request is creating documents with the same external_id; retry this batch.")
+
+
+class DuplicateExternalId(Conflict):
+    def __init__(self, external_id: str) -> None:
+        super().__init__(f"external_id {external_id!r} appears more than once in this batch.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import text
+from sqlalchemy import text, tuple_
 
 from chatbot_platform.kit.repository import TenantRepository
 from chatbot_platform.models import CachedEmbedding, Chunk, Document
@@ -18,6 +18,14 @@ _COLUMN_TYPES = {"chunk_count": "int", "progress": "int", "status": "varchar"}
 
 class DocumentRepo(TenantRepository[Document]):
     model = Document
+
+    async def by_external_ids(
+        self, keys: Sequence[tuple[uuid.UUID, str]]
+    ) -> dict[tuple[uuid.UUID, str], Document]:
+        if not keys:
+            return {}
+        found = await self.list(tuple_(Document.knowledge_base_id, Document.external_id).in_(list(keys)))
+        return {(d.knowledge_base_id, d.external_id or ""): d for d in found}
 
     async def update_each(self, ids: Sequence[uuid.UUID], values: dict[str, Sequence[object]]) -> None:
         """Give each document its own values (one statement for many rows)."""

@@ -6,14 +6,16 @@ import hashlib
 import mimetypes
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot_platform.ingestion import pipeline
-from chatbot_platform.ingestion.errors import DocumentNotFound
+from chatbot_platform.ingestion.errors import ConcurrentUpload, DocumentNotFound, DuplicateExternalId
 from chatbot_platform.ingestion.repository import ChunkRepo, DocumentRepo
+from chatbot_platform.kit.errors import AppError
 from chatbot_platform.kit.jobs import enqueue_after_commit
 from chatbot_platform.kit.storage import FileStore
 from chatbot_platform.knowledge import service as knowledge
@@ -93,7 +95,9 @@ async def accept(
             )
             await repo.save(existing)
         return Accepted(existing, unchanged=True)
-    document = existing or Document(knowledge_base_id=knowledge_base_id, external_id=external_id, version=0)
+    document = existing or Document(
+        id=uuid.uuid4(), knowledge_base_id=knowledge_base_id, external_id=external_id, version=0
+    )
     document.title = title
     document.source = content.source
     document.source_url = content.url
@@ -102,19 +106,99 @@ async def accept(
     document.content_hash = content.content_hash
     document.metadata_ = metadata if metadata is not None else (existing.metadata_ if existing else {})
     _reset_for_processing(document)
-    document.file_path = None
+    document.file_path = _file_path(tenant_id, document, content)
     if existing is None:
         await repo.add(document)
     else:
         await repo.save(document)
-    if content.url is None:
-        document.file_path = (
-            f"{tenant_id}/{document.id}/v{document.version}/{safe_filename(content.filename)}"
-        )
+    if document.file_path is not None:
         await files.put(document.file_path, content.data)
     if enqueue:
         _enqueue_processing(session, document)
     return Accepted(document)
+
+
+def _file_path(tenant_id: uuid.UUID, document: Document, content: Content) -> str | None:
+    if content.url is not None:
+        return None
+    return f"{tenant_id}/{document.id}/v{document.version}/{safe_filename(content.filename)}"
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """One item of a batch: where it goes and what it contains."""
+
+    knowledge_base_id: uuid.UUID
+    title: str
+    content: Content
+    external_id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+async def accept_many(
+    session: AsyncSession, files: FileStore, tenant_id: uuid.UUID, items: Sequence[NewDocument]
+) -> list[Accepted | AppError]:
+    """`accept` for a batch whose knowledge bases the caller checked: new documents cost one
+    lookup, one multi-row insert and one round of file writes; the caller queues the job."""
+    repo = DocumentRepo(session, tenant_id)
+    keys = list({(i.knowledge_base_id, i.external_id) for i in items if i.external_id})
+    existing = await repo.by_external_ids(keys)
+    results: list[Accepted | AppError] = []
+    created: list[Document] = []
+    writes: list[tuple[str, bytes]] = []
+    seen: set[tuple[uuid.UUID, str]] = set()
+    for item in items:
+        key = (item.knowledge_base_id, item.external_id or "")
+        if item.external_id and key in seen:
+            results.append(DuplicateExternalId(item.external_id))
+            continue
+        seen.add(key)
+        if item.external_id and key in existing:
+            accepted = await accept(
+                session,
+                files,
+                tenant_id,
+                knowledge_base_id=item.knowledge_base_id,
+                title=item.title,
+                content=item.content,
+                external_id=item.external_id,
+                metadata=item.metadata,
+                enqueue=False,
+                knowledge_base_checked=True,
+            )
+            results.append(accepted)
+            continue
+        document = _new_document(tenant_id, item)
+        created.append(document)
+        if document.file_path is not None:
+            writes.append((document.file_path, item.content.data))
+        results.append(Accepted(document))
+    await repo.add_all(created, conflict=ConcurrentUpload())
+    await files.put_many(writes)
+    return results
+
+
+def _new_document(tenant_id: uuid.UUID, item: NewDocument) -> Document:
+    content = item.content
+    document = Document(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        knowledge_base_id=item.knowledge_base_id,
+        external_id=item.external_id,
+        title=item.title,
+        source=content.source,
+        source_url=content.url,
+        mime_type=content.mime_type or mimetypes.guess_type(content.filename)[0],
+        size_bytes=len(content.data) if content.url is None else None,
+        content_hash=content.content_hash,
+        metadata_=item.metadata or {},
+        version=1,
+        status=DocumentStatus.PENDING,
+        progress=0,
+        chunk_count=0,
+    )
+    document.file_path = _file_path(tenant_id, document, content)
+    return document
 
 
 def _reset_for_processing(document: Document) -> None:

@@ -100,6 +100,14 @@ class TenantRepository(_Reads[T]):
         await flush_new(self.session, obj, conflict)
         return obj
 
+    async def add_all(self, objs: Sequence[T], *, conflict: Conflict | None = None) -> None:
+        """Insert many rows for this tenant in one flush (a multi-row INSERT)."""
+        if not objs:
+            return
+        for obj in objs:
+            obj.tenant_id = self.tenant_id
+        await flush_new(self.session, list(objs), conflict)
+
     async def save(self, obj: T, *, conflict: Conflict | None = None) -> T:
         if obj.tenant_id != self.tenant_id:
             raise PermissionError("object belongs to another tenant")
@@ -130,13 +138,18 @@ class TenantRepository(_Reads[T]):
 
 
 async def flush_new(session: AsyncSession, obj: Any, conflict: Conflict | None) -> None:
-    """Flush `obj`; inside a savepoint when a unique violation must become a Conflict."""
-    session.add(obj)
+    """Add and flush `obj` (one object, or a list); a unique violation becomes `conflict`.
+
+    The objects are added inside the savepoint, so a violation rolls back only them.
+    """
+    objs = obj if isinstance(obj, list) else [obj]
     if conflict is None:
+        session.add_all(objs)
         await session.flush()
         return
     try:
         async with session.begin_nested():
+            session.add_all(objs)
             await session.flush()
     except IntegrityError as exc:
         if "unique" not in str(exc.orig).lower() and "duplicate" not in str(exc.orig).lower():

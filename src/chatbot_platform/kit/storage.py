@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -13,6 +14,8 @@ _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,1000}$")
 
 class FileStore(Protocol):
     async def put(self, key: str, data: bytes) -> None: ...
+
+    async def put_many(self, items: Sequence[tuple[str, bytes]]) -> None: ...
 
     async def get(self, key: str) -> bytes: ...
 
@@ -41,6 +44,12 @@ class LocalFileStore:
         path = self._path(key)
         await asyncio.to_thread(_write_atomically, path, data)
 
+    async def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """Several files in one trip to the thread pool."""
+        if items:
+            paths = [(self._path(key), data) for key, data in items]
+            await asyncio.to_thread(_write_all, paths)
+
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self._path(key).read_bytes)
 
@@ -58,6 +67,11 @@ class LocalFileStore:
             await asyncio.to_thread(shutil.rmtree, path, True)
         elif path.is_file():
             path.unlink(missing_ok=True)
+
+
+def _write_all(items: Sequence[tuple[Path, bytes]]) -> None:
+    for path, data in items:
+        _write_atomically(path, data)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
