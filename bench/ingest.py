@@ -278,13 +278,15 @@ def main() -> None:
     parser.add_argument(
         "--fast-only", action="store_true", help="only the pipeline-alone runs (nothing written)"
     )
+    parser.add_argument("--layout", type=int, default=None, help="only this pipeline-alone layout (0, 1 or 2)")
     args = parser.parse_args()
     corpora = [("squad_it", "italian"), ("scifact", "english")]
     results: list[RunResult] = []
     own: dict[str, float] = {}
 
     with FakeOpenAI(default_dim=1536) as fake:
-        for label, layout in FAST_LAYOUTS:
+        chosen = FAST_LAYOUTS if args.layout is None else [FAST_LAYOUTS[args.layout]]
+        for label, layout in chosen:
             fast_env = {
                 "OPENAI_API_BASE_URL": fake.base_url,
                 "OPENAI_API_KEY": "bench",

@@ -200,17 +200,36 @@ def _limits(services: Services, tenant_settings: dict[str, Any], kb: KnowledgeBa
     return Limits(max_chars, min(overlap, max_chars // 2))
 
 
-async def _chunk_one(
-    services: Services, document: Document, kb: KnowledgeBase, limits: Limits
-) -> DocumentChunks:
-    data, filename, mime = await _content(services, document)
-    parsed = await asyncio.to_thread(parse, data, filename, mime)
-    drafts = await asyncio.to_thread(
-        chunk_document, parsed, max_chars=limits.max_chars, overlap_chars=limits.overlap
-    )
+@dataclass(frozen=True)
+class Work:
+    """One document to parse and chunk, with its content already read."""
+
+    document: Document
+    kb: KnowledgeBase
+    limits: Limits
+    data: bytes
+    filename: str
+    mime_type: str | None
+
+
+def _parse_and_chunk(work: Work) -> DocumentChunks:
+    parsed = parse(work.data, work.filename, work.mime_type)
+    drafts = chunk_document(parsed, max_chars=work.limits.max_chars, overlap_chars=work.limits.overlap)
     if not drafts:
         raise ParseError("No text could be extracted from the document.")
+    document, kb = work.document, work.kb
     return DocumentChunks(document.id, kb.id, document.title, kb.language, _rows(document.title, drafts))
+
+
+def _parse_and_chunk_all(works: Sequence[Work]) -> list[DocumentChunks | ParseError]:
+    """CPU work of a whole batch in one trip to a thread (one hop per document cost more than parsing)."""
+    results: list[DocumentChunks | ParseError] = []
+    for work in works:
+        try:
+            results.append(_parse_and_chunk(work))
+        except ParseError as exc:
+            results.append(exc)
+    return results
 
 
 async def process_documents(services: Services, tenant_id: uuid.UUID, items: Sequence[Item]) -> str:
@@ -226,17 +245,23 @@ async def process_documents(services: Services, tenant_id: uuid.UUID, items: Seq
         kbs = {
             kb.id: kb for kb in await KnowledgeBaseRepo(session, tenant_id).list(KnowledgeBase.id.in_(kb_ids))
         }
-    chunked: list[DocumentChunks] = []
+    works: list[Work] = []
     for document in documents:
         kb = kbs.get(document.knowledge_base_id)
         if kb is None:
             continue
         try:
-            chunked.append(await _chunk_one(services, document, kb, _limits(services, tenant.settings, kb)))
+            data, filename, mime = await _content(services, document)
         except (ParseError, FetchError) as exc:
-            await fail(
-                services, tenant_id, (document.id, document.version), getattr(exc, "reason", None) or str(exc)
-            )
+            await fail(services, tenant_id, (document.id, document.version), _reason(exc))
+            continue
+        works.append(Work(document, kb, _limits(services, tenant.settings, kb), data, filename, mime))
+    chunked: list[DocumentChunks] = []
+    for work, outcome in zip(works, await asyncio.to_thread(_parse_and_chunk_all, works), strict=True):
+        if isinstance(outcome, ParseError):
+            await fail(services, tenant_id, (work.document.id, work.document.version), _reason(outcome))
+        else:
+            chunked.append(outcome)
     if not chunked:
         return "failed"
     versions = {d.id: d.version for d in documents}
@@ -274,6 +299,10 @@ async def _swap(
         items = [(c.document_id, versions[c.document_id]) for c in chunked]
         if items:
             enqueue(session, EMBED_TASK, tenant_id, items)
+
+
+def _reason(exc: ParseError | FetchError) -> str:
+    return getattr(exc, "reason", None) or str(exc)
 
 
 # -- embedding ----------------------------------------------------------------------------------
