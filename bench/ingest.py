@@ -278,7 +278,9 @@ def main() -> None:
     parser.add_argument(
         "--fast-only", action="store_true", help="only the pipeline-alone runs (nothing written)"
     )
-    parser.add_argument("--layout", type=int, default=None, help="only this pipeline-alone layout (0, 1 or 2)")
+    parser.add_argument(
+        "--layout", type=int, default=None, help="only this pipeline-alone layout (0, 1 or 2)"
+    )
     args = parser.parse_args()
     corpora = [("squad_it", "italian"), ("scifact", "english")]
     results: list[RunResult] = []
