@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot_platform.audit.repository import AuditRepository
@@ -33,6 +34,36 @@ async def record(
         request_id=request_id_var.get(),
     )
     return await AuditRepository(session).add(entry)
+
+
+class TenantActor(Protocol):
+    """Who acts for a tenant: an API key today, an admin user later."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+
+
+async def record_tenant_action(
+    session: AsyncSession,
+    actor: TenantActor,
+    request: Request,
+    action: str,
+    target: Any,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """`record` for a request made on behalf of a tenant."""
+    return await record(
+        session,
+        actor=actor.label,
+        action=action,
+        tenant_id=actor.tenant_id,
+        target=target,
+        details=details,
+        ip=request.client.host if request.client else None,
+    )
 
 
 async def list_entries(

@@ -33,7 +33,7 @@ from chatbot_platform.knowledge import service as knowledge
 from chatbot_platform.knowledge.errors import KnowledgeBaseNotFound
 from chatbot_platform.models import DocumentSource, DocumentStatus
 from chatbot_platform.runtime import ServicesDep
-from chatbot_platform.tenants.auth import ApiKeyContext, client_ip, require_scope
+from chatbot_platform.tenants.auth import ApiKeyContext, require_scope
 from chatbot_platform.tenants.scopes import Scope
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
@@ -172,14 +172,7 @@ async def create_document(
     code = status.HTTP_200_OK if accepted.unchanged else status.HTTP_202_ACCEPTED
     await idempotency.remember(session, ctx.tenant_id, idempotency_key, fingerprint, code, body)
     if not accepted.unchanged:
-        await audit.record(
-            session,
-            actor=ctx.label,
-            action="document.created",
-            tenant_id=ctx.tenant_id,
-            target=accepted.document,
-            ip=client_ip(request),
-        )
+        await audit.record_tenant_action(session, ctx, request, "document.created", accepted.document)
     return JSONResponse(body, status_code=code)
 
 
@@ -383,14 +376,7 @@ async def reingest_document(
 ) -> DocumentAccepted:
     """Process the stored content again."""
     document = await service.reingest(session, ctx.tenant_id, document_id)
-    await audit.record(
-        session,
-        actor=ctx.label,
-        action="document.reingested",
-        tenant_id=ctx.tenant_id,
-        target=document,
-        ip=client_ip(request),
-    )
+    await audit.record_tenant_action(session, ctx, request, "document.reingested", document)
     return DocumentAccepted(id=document.id, status=document.status)
 
 
@@ -400,13 +386,7 @@ async def delete_document(
 ) -> Response:
     """Delete the document, its chunks, vectors and stored file."""
     document = await service.delete(session, ctx.tenant_id, document_id)
-    await audit.record(
-        session,
-        actor=ctx.label,
-        action="document.deleted",
-        tenant_id=ctx.tenant_id,
-        target=document,
-        details={"title": document.title},
-        ip=client_ip(request),
+    await audit.record_tenant_action(
+        session, ctx, request, "document.deleted", document, details={"title": document.title}
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -13,7 +13,7 @@ from chatbot_platform.kit.pagination import Page, PageDep
 from chatbot_platform.knowledge import service
 from chatbot_platform.knowledge.schemas import KnowledgeBase, KnowledgeBaseCreate, KnowledgeBaseUpdate
 from chatbot_platform.tenants import service as tenants
-from chatbot_platform.tenants.auth import ApiKeyContext, client_ip, require_scope
+from chatbot_platform.tenants.auth import ApiKeyContext, require_scope
 from chatbot_platform.tenants.scopes import Scope
 
 router = APIRouter(prefix="/api/v1/knowledge-bases", tags=["knowledge bases"])
@@ -38,14 +38,7 @@ async def create_knowledge_base(
 ) -> KnowledgeBase:
     tenant = await tenants.get_tenant_or_raise(session, ctx.tenant_id)
     kb = await service.create(session, ctx.tenant_id, data, default_locale=tenant.default_language)
-    await audit.record(
-        session,
-        actor=ctx.label,
-        action="knowledge_base.created",
-        tenant_id=ctx.tenant_id,
-        target=kb,
-        ip=client_ip(request),
-    )
+    await audit.record_tenant_action(session, ctx, request, "knowledge_base.created", kb)
     return KnowledgeBase.model_validate(kb)
 
 
@@ -59,14 +52,8 @@ async def update_knowledge_base(
     kb_id: uuid.UUID, data: KnowledgeBaseUpdate, session: SessionDep, ctx: Writer, request: Request
 ) -> KnowledgeBase:
     kb = await service.update(session, ctx.tenant_id, kb_id, data)
-    await audit.record(
-        session,
-        actor=ctx.label,
-        action="knowledge_base.updated",
-        tenant_id=ctx.tenant_id,
-        target=kb,
-        details=data.model_dump(exclude_unset=True),
-        ip=client_ip(request),
+    await audit.record_tenant_action(
+        session, ctx, request, "knowledge_base.updated", kb, details=data.model_dump(exclude_unset=True)
     )
     return KnowledgeBase.model_validate(kb)
 
@@ -77,13 +64,7 @@ async def delete_knowledge_base(
 ) -> Response:
     """Delete a knowledge base with its documents and chunks."""
     kb = await service.delete(session, ctx.tenant_id, kb_id)
-    await audit.record(
-        session,
-        actor=ctx.label,
-        action="knowledge_base.deleted",
-        tenant_id=ctx.tenant_id,
-        target=kb,
-        details={"name": kb.name},
-        ip=client_ip(request),
+    await audit.record_tenant_action(
+        session, ctx, request, "knowledge_base.deleted", kb, details={"name": kb.name}
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
