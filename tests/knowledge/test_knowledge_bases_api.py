@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from fastapi import FastAPI
 
 from tests.factories import ADMIN, make_tenant
 
@@ -123,3 +124,18 @@ async def test_deleting_a_tenant_removes_its_knowledge_bases(client: httpx.Async
     assert (
         await client.get(f"/api/v1/knowledge-bases/{tenant.default_kb_id}", headers=survivor.headers)
     ).status_code == 404
+
+
+async def test_changes_are_written_to_the_audit_log(app: FastAPI, client: httpx.AsyncClient) -> None:
+    from chatbot_platform.audit.service import list_entries
+
+    tenant = await make_tenant(client)
+    kb = (await client.post("/api/v1/knowledge-bases", json={"name": "Audit"}, headers=tenant.headers)).json()
+    await client.delete(f"/api/v1/knowledge-bases/{kb['id']}", headers=tenant.headers)
+    async with app.state.database.transaction() as session:
+        entries = await list_entries(session, tenant_id=uuid.UUID(tenant.id))
+    actions = [(e.action, e.actor) for e in entries]
+    assert ("knowledge_base.deleted", f"api-key:{tenant.key_id}") in actions
+    assert ("knowledge_base.created", f"api-key:{tenant.key_id}") in actions
+    assert ("tenant.created", "admin-token") in actions
+    assert all(e.request_id for e in entries)
