@@ -343,3 +343,24 @@ async def test_knowledge_base_overrides_change_chunking_and_language_changes_rei
         f"/api/v1/knowledge-bases/{kb_id}", json={"settings": {"chunk_max_chars": 5}}, headers=tenant.headers
     )
     assert bad.status_code == 422
+
+
+async def test_tenant_overrides_apply_below_knowledge_base_overrides(client: httpx.AsyncClient) -> None:
+    from tests.factories import ADMIN
+
+    tenant = await make_tenant(client)
+    patched = await client.patch(
+        f"/api/v1/tenants/{tenant.id}", json={"settings": {"chunk_max_chars": 200}}, headers=ADMIN
+    )
+    assert patched.json()["settings"] == {"chunk_max_chars": 200, "chunk_overlap_chars": None}
+    body = " ".join(f"Frase numero {n} sugli orari degli uffici." for n in range(30))
+    response = await client.post(
+        "/api/v1/documents",
+        json={"knowledge_base_id": tenant.default_kb_id, "title": "T", "text": body},
+        headers=tenant.headers,
+    )
+    assert (await wait_for(client, tenant, response.json()["id"]))["chunk_count"] >= 6
+    refused = await client.patch(
+        f"/api/v1/tenants/{tenant.id}", json={"settings": {"chunk_overlap_chars": -1}}, headers=ADMIN
+    )
+    assert refused.status_code == 422

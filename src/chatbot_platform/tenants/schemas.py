@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from chatbot_platform.knowledge.schemas import KnowledgeBaseSettings
 from chatbot_platform.models import Role
 from chatbot_platform.tenants.scopes import Scope
 
@@ -30,6 +31,9 @@ class TenantCreate(Strict):
 
 
 class TenantUpdate(Strict):
+    settings: KnowledgeBaseSettings | None = Field(
+        None, description="Overrides of the RAG_* settings for all the tenant's knowledge bases."
+    )
     name: Name | None = None
     slug: Slug | None = None
     domain: Domain | None = None
@@ -46,6 +50,7 @@ class Tenant(BaseModel):
     domain: str | None
     plan: str
     default_language: str
+    settings: KnowledgeBaseSettings
     created_at: datetime
     updated_at: datetime
 

@@ -91,7 +91,9 @@ async def get_tenant_by_slug_or_id(session: AsyncSession, ref: str) -> Tenant:
 async def update_tenant(session: AsyncSession, tenant_id: uuid.UUID, data: TenantUpdate) -> Tenant:
     repo = TenantRepo(session)
     tenant = await get_tenant_or_raise(session, tenant_id)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"settings"})
+    if data.settings is not None:
+        tenant.settings = data.settings.model_dump(exclude_none=True)
     if "slug" in changes and changes["slug"] != tenant.slug:
         if await repo.first(Tenant.slug == changes["slug"]) is not None:
             raise SlugTaken(changes["slug"])
