@@ -251,10 +251,8 @@ async def chunks(
 async def reingest(session: AsyncSession, tenant_id: uuid.UUID, document_id: uuid.UUID) -> Document:
     """Process the stored content again (a new version); the old chunks stay searchable until replaced."""
     document = await get_or_raise(session, tenant_id, document_id)
-    previous_file = document.file_path
     _reset_for_processing(document)
     await DocumentRepo(session, tenant_id).save(document)
-    document.file_path = previous_file
     _enqueue_processing(session, document)
     return document
 

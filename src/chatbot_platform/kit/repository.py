@@ -10,8 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -122,17 +121,6 @@ class TenantRepository(_Reads[T]):
 
     async def update_where(self, values: dict[str, Any], *where: ColumnElement[bool]) -> int:
         query = update(self.model).where(self._in_tenant(), *where).values(**values)
-        result = await self.session.execute(query)
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
-    async def insert_ignoring_conflicts(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Bulk insert for this tenant; rows that hit a unique constraint are skipped."""
-        if rows:
-            values = [{**row, "tenant_id": self.tenant_id} for row in rows]
-            await self.session.execute(pg_insert(self.model).values(values).on_conflict_do_nothing())
-
-    async def delete_where(self, *where: ColumnElement[bool]) -> int:
-        query = delete(self.model).where(self._in_tenant(), *where)
         result = await self.session.execute(query)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
