@@ -36,7 +36,7 @@ typecheck: install
 	$(BIN)/mypy
 
 docs: install  ## regenerate docs/configuration.md, docs/cli.md and .env.example from the code
-	$(BIN)/python -m chatbot_platform.docs
+	$(BIN)/python -m chatbot_platform.reference
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -82,9 +82,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def platform_server(extra_env: dict[str, str]) -> Iterator[str]:
-    """A fresh `cbp serve` on a new embedded PostgreSQL; yields its base URL."""
-    storage = tempfile.mkdtemp(prefix="cbp-bench-ingest-")
+def platform_server(extra_env: dict[str, str], storage: str | None = None) -> Iterator[str]:
+    """A fresh `cbp serve` on a new embedded PostgreSQL (in `storage`); yields its base URL."""
+    storage = storage or tempfile.mkdtemp(prefix="cbp-bench-ingest-")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
     env |= {"STORAGE_PATH": storage, "PORT": str(port), "ADMIN_TOKEN": ADMIN, "LOG_LEVEL": "error"}

@@ -16,6 +16,7 @@ from chatbot_platform.kit.http import RequestContextMiddleware, install_error_ha
 from chatbot_platform.kit.jobs import QUEUE_NAMES
 from chatbot_platform.knowledge.endpoints import router as knowledge_router
 from chatbot_platform.ops.endpoints import router as ops_router
+from chatbot_platform.retrieval.endpoints import router as retrieval_router
 from chatbot_platform.runtime import Services
 from chatbot_platform.settings import Settings, load_settings
 from chatbot_platform.tenants.endpoints import router as tenants_router
@@ -62,6 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
-    for router in (ops_router, tenants_router, knowledge_router, documents_router):
+    for router in (ops_router, tenants_router, knowledge_router, documents_router, retrieval_router):
         app.include_router(router)
     return app

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot_platform import __version__
 from chatbot_platform.ingestion.commands import ingest, kb_app
-from chatbot_platform.kit.cli import fail, out, settings_or_exit, validation_message, with_session
+from chatbot_platform.kit.cli import fail, out, run_async, settings_or_exit, validation_message, with_session
 from chatbot_platform.ops.commands import queue_app, worker
+from chatbot_platform.retrieval.commands import eval_command
 from chatbot_platform.tenants.scopes import Scope
 
 ResultT = TypeVar("ResultT")
@@ -36,6 +37,7 @@ app.add_typer(queue_app, name="queue")
 app.add_typer(kb_app, name="kb")
 app.command()(worker)
 app.command()(ingest)
+app.command("eval")(eval_command)
 
 CLI_ACTOR = "cli"
 
@@ -208,6 +210,23 @@ def tenant_list() -> None:
     for row in with_session(work):
         table.add_row(*row)
     out.print(table)
+
+
+@tenant_app.command("embedding-model")
+def tenant_embedding_model(
+    tenant: Annotated[str, typer.Argument(help="Tenant id or slug.")],
+    model: Annotated[str, typer.Argument(help="The embedding model to switch to.")],
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Re-embed in this process, showing progress, until it switches.")
+    ] = False,
+) -> None:
+    """Switch a tenant's embedding model: chunks are re-embedded in the background, then it switches."""
+    from chatbot_platform.tenants.commands import switch_embedding_model
+
+    state = run_async(switch_embedding_model(settings_or_exit(), tenant, model, wait=wait, actor=CLI_ACTOR))
+    out.print_json(json.dumps(state))
+    if (state.get("embedding_switch") or {}).get("status") == "failed":
+        raise typer.Exit(1)
 
 
 @apikey_app.command("issue")

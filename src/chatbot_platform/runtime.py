@@ -13,13 +13,15 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 from saq.job import Job
 
-from chatbot_platform.embeddings.base import Embedder
-from chatbot_platform.embeddings.registry import build_embedder
+from chatbot_platform.embeddings.base import Embedder, EmbeddingModelUnavailable
+from chatbot_platform.embeddings.registry import build_embedder, offered_models
 from chatbot_platform.kit import jobs
 from chatbot_platform.kit.db import Database
 from chatbot_platform.kit.errors import DatabaseUnavailable
 from chatbot_platform.kit.jobs import JobContext, JobQueues, TaskSpec, Worker
 from chatbot_platform.kit.storage import FileStore, LocalFileStore
+from chatbot_platform.llm import ChatModel, build_chat_model
+from chatbot_platform.retrieval.cache import RetrievalCache
 from chatbot_platform.retrieval.stores.base import VectorStore
 from chatbot_platform.retrieval.stores.registry import build_vector_store
 from chatbot_platform.settings import Settings
@@ -44,9 +46,12 @@ class Services:
     vector_store: VectorStore
     embedder: Embedder
     redis: Redis | None = None
+    retrieval_cache: RetrievalCache = field(default_factory=lambda: RetrievalCache(None))
+    chat_model: ChatModel | None = None
     workers: list[Worker] = field(default_factory=list)
     _worker_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _connecting: asyncio.Task[None] | None = None
+    _embedders: dict[str, Embedder] = field(default_factory=dict)
 
     @classmethod
     async def start(
@@ -64,6 +69,8 @@ class Services:
             vector_store=build_vector_store(settings, database),
             embedder=build_embedder(settings, redis=redis),
             redis=redis,
+            retrieval_cache=RetrievalCache(redis, settings.cache.prefix),
+            chat_model=build_chat_model(settings, redis),
         )
         try:
             await services._connect(worker_queues)
@@ -72,6 +79,25 @@ class Services:
             log.error("job queues unavailable at start; retrying", extra={"error": type(exc).__name__})
             services._connecting = asyncio.create_task(services._connect_until_ready(worker_queues))
         return services
+
+    def embedding_models(self) -> list[str]:
+        """The embedding models a tenant may choose here, the deployment default among them."""
+        return sorted({self.embedder.model, *offered_models(self.settings)})
+
+    def embedder_for(self, model: str | None) -> Embedder:
+        """The embedder of `model` (None: the deployment default), built once per process."""
+        if model is None or model == self.embedder.model:
+            return self.embedder
+        if model in self._embedders:
+            return self._embedders[model]
+        provider = offered_models(self.settings).get(model)
+        if provider is None:
+            raise EmbeddingModelUnavailable(model, self.embedding_models())
+        embedder = build_embedder(self.settings, redis=self.redis, provider=provider)
+        if embedder.model != model:  # a third-party provider registered under a built-in name
+            raise EmbeddingModelUnavailable(model, self.embedding_models())
+        self._embedders[model] = embedder
+        return embedder
 
     async def _connect(self, worker_queues: Sequence[str]) -> None:
         await asyncio.wait_for(self.database.ping(), QUEUE_CONNECT_TIMEOUT)
@@ -137,7 +163,10 @@ class Services:
         await self.queues.close()
         self.database.job_sink = None
         await self.vector_store.close()
-        await self.embedder.aclose()
+        for embedder in (self.embedder, *self._embedders.values()):
+            await embedder.aclose()
+        if self.chat_model is not None:
+            await self.chat_model.aclose()
         if self.redis is not None:
             await self.redis.aclose()
 

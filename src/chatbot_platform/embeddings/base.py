@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 
 class EmbeddingError(Exception):
     """Embeddings could not be computed; the message is safe to show (no secrets)."""
+
+
+class EmbeddingModelUnavailable(EmbeddingError):
+    """A model this deployment does not offer (anymore); the message names those it does."""
+
+    def __init__(self, model: str, offered: Iterable[str]) -> None:
+        self.model = model
+        self.offered = sorted(offered)
+        super().__init__(
+            f"The embedding model {model!r} is not available here; choose one of: {', '.join(self.offered)}."
+        )
 
 
 class Embedder(Protocol):

@@ -4,6 +4,9 @@ The built-ins register with `register_embedder`, the call a third party uses for
 (it runs the call at import, before `build_embedder`). `choose_embedder` picks the name from the
 settings: `openai` when OPENAI_API_KEY is set or OPENAI_API_BASE_URL points somewhere other than
 OpenAI (a self-hosted compatible server needs no key), otherwise the offline `local` model.
+
+`offered_models` lists the models a tenant may choose (see embeddings/tenant.py): the offline
+model always, plus the configured OpenAI(-compatible) model when OpenAI is configured.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 
 from chatbot_platform.embeddings.base import Embedder
+from chatbot_platform.embeddings.local import MODEL_ID as LOCAL_MODEL_ID
 from chatbot_platform.embeddings.local import LocalE5Embedder
 from chatbot_platform.embeddings.openai import DEFAULT_BASE_URL, OpenAIEmbedder, openai_budget
 from chatbot_platform.settings import Settings
@@ -33,6 +37,14 @@ def choose_embedder(settings: Settings) -> str:
     if openai.api_key is not None or openai.base_url.rstrip("/") != DEFAULT_BASE_URL:
         return "openai"
     return "local"
+
+
+def offered_models(settings: Settings) -> dict[str, str]:
+    """The embedding models tenants may choose here, each with the provider that computes it."""
+    models = {LOCAL_MODEL_ID: "local"}
+    if choose_embedder(settings) == "openai":
+        models[settings.openai.embedding_model] = "openai"
+    return models
 
 
 def build_embedder(

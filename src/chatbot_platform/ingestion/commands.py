@@ -178,16 +178,20 @@ async def _audit(fix: bool) -> list[tuple[str, int, int, int]]:
 
 
 async def _audit_tenant(services: Services, tenant_id: uuid.UUID, fix: bool) -> tuple[str, int, int, int]:
+    from chatbot_platform.embeddings.tenant import active_model
     from chatbot_platform.ingestion import pipeline
+    from chatbot_platform.tenants import service as tenants
 
     async with services.database.transaction() as session:
+        model = active_model(services, await tenants.get_tenant_or_raise(session, tenant_id))
         documents = await DocumentRepo(session, tenant_id).list()
         chunks = await ChunkRepo(session, tenant_id).list()
     chunk_ids = {c.id for c in chunks}
     vector_ids = await services.vector_store.chunk_ids(tenant_id)
+    current_ids = await services.vector_store.chunk_ids(tenant_id, model=model)  # the active model's
     orphan_vectors = vector_ids - chunk_ids
     indexed = {d.id: d for d in documents if d.status == DocumentStatus.INDEXED}
-    missing_docs = {c.document_id for c in chunks if c.document_id in indexed and c.id not in vector_ids}
+    missing_docs = {c.document_id for c in chunks if c.document_id in indexed and c.id not in current_ids}
     known_docs = {str(d.id) for d in documents}
     orphan_dirs = [d for d in await services.files.list_dirs(str(tenant_id)) if d not in known_docs]
     if fix:
@@ -197,5 +201,5 @@ async def _audit_tenant(services: Services, tenant_id: uuid.UUID, fix: bool) -> 
             await pipeline.embed_documents(services, tenant_id, items)
         for directory in orphan_dirs:
             await services.files.delete_prefix(f"{tenant_id}/{directory}")
-    missing_chunks = sum(1 for c in chunks if c.document_id in missing_docs and c.id not in vector_ids)
+    missing_chunks = sum(1 for c in chunks if c.document_id in missing_docs and c.id not in current_ids)
     return str(tenant_id), len(orphan_vectors), missing_chunks, len(orphan_dirs)

@@ -13,13 +13,15 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import tuple_
 
+from chatbot_platform.embeddings.base import Embedder, EmbeddingError
+from chatbot_platform.embeddings.tenant import hold_tenant_embedder, tenant_embedder
 from chatbot_platform.ingestion.chunking import ChunkDraft, chunk_document
 from chatbot_platform.ingestion.parsing import parse
 from chatbot_platform.ingestion.parsing.types import ParseError
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 PROCESS_TASK = "ingestion.process_documents"
 EMBED_TASK = "ingestion.embed_documents"
 EMBED_BATCH = 64
+MODEL_CHANGE_RETRIES = 3
 STALL_SECONDS = 120
 ACTIVE_STATUSES = (
     DocumentStatus.PENDING,
@@ -92,9 +95,18 @@ def job_kwargs(tenant_id: uuid.UUID, items: Sequence[Item]) -> dict[str, Any]:
     return {"tenant_id": str(tenant_id), "items": [[str(d), v] for d, v in items]}
 
 
-def enqueue(session: AsyncSession, task_name: str, tenant_id: uuid.UUID, items: Sequence[Item]) -> None:
+def enqueue(
+    session: AsyncSession,
+    task_name: str,
+    tenant_id: uuid.UUID,
+    items: Sequence[Item],
+    *,
+    key_suffix: str = "",
+) -> None:
+    """Queue the job after commit; `key_suffix` sets it apart from a job of the same items still running."""
     prefix = "process" if task_name == PROCESS_TASK else "embed"
-    enqueue_after_commit(session, task_name, key=job_key(prefix, items), **job_kwargs(tenant_id, items))
+    key = job_key(prefix, items) + key_suffix
+    enqueue_after_commit(session, task_name, key=key, **job_kwargs(tenant_id, items))
 
 
 async def _current(services: Services, tenant_id: uuid.UUID, items: Sequence[Item]) -> list[Document]:
@@ -321,7 +333,8 @@ async def embed_documents(services: Services, tenant_id: uuid.UUID, items: Seque
         chunks = await ChunkRepo(session, tenant_id).list(
             Chunk.document_id.in_(list(by_id)), order_by=[Chunk.document_id, Chunk.ordinal]
         )
-    done = await services.vector_store.chunk_ids(tenant_id, list(by_id))
+        model = (await tenant_embedder(services, session, tenant_id)).model
+    done = await services.vector_store.chunk_ids(tenant_id, list(by_id), model=model)
     todo = [chunk for chunk in chunks if chunk.id not in done]
     remaining = {doc_id: sum(1 for c in todo if c.document_id == doc_id) for doc_id in by_id}
     await _mark_finished(services, tenant_id, by_id, remaining)
@@ -331,6 +344,28 @@ async def embed_documents(services: Services, tenant_id: uuid.UUID, items: Seque
             remaining[chunk.document_id] -= 1
         await _mark_finished(services, tenant_id, by_id, remaining)
     return "indexed"
+
+
+async def requeue_embedding(
+    session: AsyncSession, tenant_id: uuid.UUID, document_ids: Sequence[uuid.UUID]
+) -> int:
+    """Embed these documents' chunks again (those with the active model's vector are skipped).
+
+    Only indexed documents and those being embedded qualify; the others get new chunks anyway or
+    failed. The job key is fresh, so a job of the same documents still running does not absorb it.
+    """
+    if not document_ids:
+        return 0
+    documents = await DocumentRepo(session, tenant_id).list(
+        Document.id.in_(list(document_ids)),
+        Document.status.in_((DocumentStatus.INDEXED, DocumentStatus.EMBEDDING)),
+        Document.chunk_count > 0,
+    )
+    items = [(d.id, d.version) for d in documents]
+    if items:
+        await _set_status(session, tenant_id, items, DocumentStatus.EMBEDDING)
+        enqueue(session, EMBED_TASK, tenant_id, items, key_suffix=f":again-{uuid.uuid4().hex[:12]}")
+    return len(items)
 
 
 async def _mark_finished(
@@ -360,20 +395,48 @@ async def _mark_finished(
 async def _embed_batch(
     services: Services, tenant_id: uuid.UUID, by_id: dict[uuid.UUID, Document], batch: Sequence[Chunk]
 ) -> None:
-    model = services.embedder.model
+    """Vectors of the tenant's active model; if a model switch completed meanwhile, again with the new one."""
+    titles = {doc_id: document.title for doc_id, document in by_id.items()}
+    for _ in range(MODEL_CHANGE_RETRIES):
+        async with services.database.transaction() as session:
+            embedder = await tenant_embedder(services, session, tenant_id)
+        vectors = await cached_vectors(services, tenant_id, embedder, batch, titles)
+        async with services.database.transaction() as session:
+            # Held until the vectors are written: the switch's final transaction waits for it.
+            if (await hold_tenant_embedder(services, session, tenant_id)).model == embedder.model:
+                await services.vector_store.upsert(
+                    vector_records(tenant_id, batch, vectors), model=embedder.model
+                )
+                return
+    raise EmbeddingError("The tenant's embedding model kept changing; the job will retry.")
+
+
+async def cached_vectors(
+    services: Services,
+    tenant_id: uuid.UUID,
+    embedder: Embedder,
+    chunks: Sequence[Chunk],
+    titles: Mapping[uuid.UUID, str],
+) -> dict[str, list[float]]:
+    """The chunks' vectors by content hash: from the tenant's cache, the missing ones computed and cached."""
     async with services.database.transaction() as session:
         cache = EmbeddingCacheRepo(session, tenant_id)
-        vectors = await cache.lookup(model, [chunk.content_hash for chunk in batch])
-        missing = {chunk.content_hash: chunk for chunk in batch if chunk.content_hash not in vectors}
+        vectors = await cache.lookup(embedder.model, [chunk.content_hash for chunk in chunks])
+        missing = {chunk.content_hash: chunk for chunk in chunks if chunk.content_hash not in vectors}
         if missing:
             inputs = [
-                embedding_input(by_id[c.document_id].title, c.heading_path, c.text) for c in missing.values()
+                embedding_input(titles[c.document_id], c.heading_path, c.text) for c in missing.values()
             ]
-            computed = await services.embedder.embed_passages(inputs)
-            fresh = dict(zip(missing, computed, strict=True))
-            await cache.store(model, fresh)
+            fresh = dict(zip(missing, await embedder.embed_passages(inputs), strict=True))
+            await cache.store(embedder.model, fresh)
             vectors |= fresh
-    records = [
+    return vectors
+
+
+def vector_records(
+    tenant_id: uuid.UUID, chunks: Sequence[Chunk], vectors: Mapping[str, list[float]]
+) -> list[VectorRecord]:
+    return [
         VectorRecord(
             chunk_id=chunk.id,
             tenant_id=tenant_id,
@@ -381,9 +444,8 @@ async def _embed_batch(
             document_id=chunk.document_id,
             vector=vectors[chunk.content_hash],
         )
-        for chunk in batch
+        for chunk in chunks
     ]
-    await services.vector_store.upsert(records, model=model)
 
 
 async def _drop_old_files(services: Services, document: Document) -> None:

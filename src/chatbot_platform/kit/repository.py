@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -48,6 +48,11 @@ class _Reads(Generic[R]):
     ) -> list[R]:
         query = self.select().where(*where).options(*options).order_by(*order_by).offset(offset).limit(limit)
         return list(await self.session.scalars(query))
+
+    async def values(self, *columns: Any, where: Sequence[ColumnElement[bool]] = ()) -> Sequence[Row[Any]]:
+        """Only these columns of the rows, no objects: for scans over many rows."""
+        query = select(*columns).where(*self.scope(), *where)
+        return list((await self.session.execute(query)).all())
 
     async def count(self, *where: ColumnElement[bool]) -> int:
         query = select(func.count()).select_from(self.model).where(*self.scope(), *where)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -23,6 +23,30 @@ class KnowledgeBaseSettings(BaseModel):
     chunk_max_chars: int | None = Field(None, ge=200, le=20000, description="Overrides RAG_CHUNK_MAX_CHARS.")
     chunk_overlap_chars: int | None = Field(
         None, ge=0, le=5000, description="Overrides RAG_CHUNK_OVERLAP_CHARS."
+    )
+    vector_top_k: int | None = Field(None, ge=1, le=1000, description="Overrides RAG_VECTOR_TOP_K.")
+    bm25_top_k: int | None = Field(None, ge=1, le=1000, description="Overrides RAG_BM25_TOP_K.")
+    rrf_k: int | None = Field(None, ge=1, le=1000, description="Overrides RAG_RRF_K.")
+    hybrid: bool | None = Field(None, description="Overrides RAG_FEAT_HYBRID.")
+    reranker: bool | None = Field(None, description="Overrides RAG_FEAT_RERANKER.")
+    reranker_driver: Literal["embedding", "llm"] | None = Field(
+        None, description="Overrides RAG_RERANKER_DRIVER."
+    )
+    multiquery: bool | None = Field(None, description="Overrides RAG_FEAT_MULTIQUERY.")
+    mmr_lambda: float | None = Field(None, ge=0, le=1, description="Overrides RAG_MMR_LAMBDA.")
+    mmr_take: int | None = Field(None, ge=1, le=1000, description="Overrides RAG_MMR_TAKE.")
+    neighbor_radius: int | None = Field(None, ge=0, le=20, description="Overrides RAG_NEIGHBOR_RADIUS.")
+    vector_weight: float | None = Field(
+        None, ge=0, le=10, description="Weight of the vector leg in the fusion (default by language)."
+    )
+    keyword_weight: float | None = Field(
+        None, ge=0, le=10, description="Weight of the full-text leg in the fusion (default by language)."
+    )
+    rerank_vector_share: float | None = Field(
+        None, ge=0, le=1, description="Share of the embedding similarity in the reranker's score."
+    )
+    synonyms: dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], list[str]] | None = Field(
+        None, description='Query expansion for full-text search, e.g. {"comune": ["municipio"]}.'
     )
 
 

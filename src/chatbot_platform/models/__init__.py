@@ -10,6 +10,7 @@ from chatbot_platform.models.failed_job import FailedJob
 from chatbot_platform.models.idempotency_key import IdempotencyKey
 from chatbot_platform.models.knowledge_base import KnowledgeBase
 from chatbot_platform.models.membership import Membership, Role
+from chatbot_platform.models.search_index import FtsPosting, FtsTerm, KbSearchStats
 from chatbot_platform.models.tenant import Tenant
 from chatbot_platform.models.user import User
 
@@ -23,7 +24,10 @@ __all__ = [
     "DocumentSource",
     "DocumentStatus",
     "FailedJob",
+    "FtsPosting",
+    "FtsTerm",
     "IdempotencyKey",
+    "KbSearchStats",
     "KnowledgeBase",
     "Membership",
     "Role",

@@ -250,6 +250,11 @@ class RagSettings(Section):
     )
     feat_hybrid: bool = setting(True, "RAG_FEAT_HYBRID", "Combine vector and full-text search.")
     feat_reranker: bool = setting(True, "RAG_FEAT_RERANKER", "Rerank fused candidates.")
+    reranker_driver: Literal["embedding", "llm"] = setting(
+        "embedding",
+        "RAG_RERANKER_DRIVER",
+        "Reranker: embedding (offline re-scoring) or llm (the chat model scores the top candidates).",
+    )
     feat_multiquery: bool = setting(
         False, "RAG_FEAT_MULTIQUERY", "Multi-query and HyDE expansion (needs an LLM)."
     )

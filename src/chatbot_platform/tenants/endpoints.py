@@ -7,8 +7,11 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from chatbot_platform.audit import service as audit
+from chatbot_platform.ingestion import model_switch
 from chatbot_platform.kit.deps import SessionDep, SettingsDep
 from chatbot_platform.kit.pagination import Page, PageDep
+from chatbot_platform.models import Tenant as TenantRow
+from chatbot_platform.runtime import Services, ServicesDep
 from chatbot_platform.tenants import service
 from chatbot_platform.tenants.auth import AdminDep, ApiKeyCtx, client_ip
 from chatbot_platform.tenants.schemas import (
@@ -27,9 +30,18 @@ from chatbot_platform.tenants.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["tenants"])
 
 
+def _view(tenant: TenantRow, services: Services) -> Tenant:
+    return Tenant.of(tenant, default_embedding_model=services.embedder.model)
+
+
 @router.post("/tenants", status_code=status.HTTP_201_CREATED, response_model=TenantCreated)
 async def create_tenant(
-    data: TenantCreate, session: SessionDep, settings: SettingsDep, admin: AdminDep, request: Request
+    data: TenantCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    services: ServicesDep,
+    admin: AdminDep,
+    request: Request,
 ) -> TenantCreated:
     """Create a tenant and its default knowledge base."""
     tenant, kb = await service.create_tenant(session, data, default_locale=settings.app.locale)
@@ -41,27 +53,37 @@ async def create_tenant(
         target=tenant,
         ip=client_ip(request),
     )
-    return TenantCreated(**Tenant.model_validate(tenant).model_dump(), default_knowledge_base_id=kb.id)
+    return TenantCreated(**_view(tenant, services).model_dump(), default_knowledge_base_id=kb.id)
 
 
 @router.get("/tenants", response_model=Page[Tenant])
-async def list_tenants(session: SessionDep, _: AdminDep, page: PageDep) -> Page[Tenant]:
+async def list_tenants(
+    session: SessionDep, services: ServicesDep, _: AdminDep, page: PageDep
+) -> Page[Tenant]:
     items, total = await service.list_tenants(session, limit=page.limit, offset=page.offset)
-    return Page(
-        items=[Tenant.model_validate(t) for t in items], total=total, limit=page.limit, offset=page.offset
-    )
+    return Page(items=[_view(t, services) for t in items], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/tenants/{tenant_id}", response_model=Tenant)
-async def get_tenant(tenant_id: uuid.UUID, session: SessionDep, _: AdminDep) -> Tenant:
-    return Tenant.model_validate(await service.get_tenant_or_raise(session, tenant_id))
+async def get_tenant(tenant_id: uuid.UUID, session: SessionDep, services: ServicesDep, _: AdminDep) -> Tenant:
+    """One tenant, with its active embedding model and the latest change of it."""
+    return _view(await service.get_tenant_or_raise(session, tenant_id), services)
 
 
 @router.patch("/tenants/{tenant_id}", response_model=Tenant)
 async def update_tenant(
-    tenant_id: uuid.UUID, data: TenantUpdate, session: SessionDep, admin: AdminDep, request: Request
+    tenant_id: uuid.UUID,
+    data: TenantUpdate,
+    session: SessionDep,
+    services: ServicesDep,
+    admin: AdminDep,
+    request: Request,
 ) -> Tenant:
+    """Change a tenant; a new `embedding_model` starts re-embedding in the background (see the switch)."""
     tenant = await service.update_tenant(session, tenant_id, data)
+    if data.embedding_model is not None:
+        await model_switch.request_switch(session, services, tenant_id, data.embedding_model)
+        tenant = await service.get_tenant_fresh(session, tenant_id)
     await audit.record(
         session,
         actor=admin.label,
@@ -71,7 +93,7 @@ async def update_tenant(
         details=data.model_dump(exclude_unset=True),
         ip=client_ip(request),
     )
-    return Tenant.model_validate(tenant)
+    return _view(tenant, services)
 
 
 @router.delete("/tenants/{tenant_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -174,11 +196,11 @@ async def list_users(tenant_id: uuid.UUID, session: SessionDep, _: AdminDep) -> 
 
 
 @router.get("/me", response_model=Me, tags=["tenant"])
-async def me(ctx: ApiKeyCtx, session: SessionDep) -> Me:
+async def me(ctx: ApiKeyCtx, session: SessionDep, services: ServicesDep) -> Me:
     """The calling key's tenant and scopes."""
     tenant = await service.get_tenant_or_raise(session, ctx.tenant_id)
     return Me(
-        tenant=Tenant.model_validate(tenant),
+        tenant=_view(tenant, services),
         key_id=ctx.key_id,
         key_name=ctx.key_name,
         scopes=sorted(ctx.scopes),

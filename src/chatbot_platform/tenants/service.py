@@ -6,6 +6,7 @@ import re
 import secrets
 import unicodedata
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,14 @@ from chatbot_platform.kit.repository import lookup_credential
 from chatbot_platform.kit.security import constant_time_equals, hash_password, sha256_hex
 from chatbot_platform.knowledge import service as knowledge
 from chatbot_platform.models import ApiKey, KnowledgeBase, Membership, Tenant, User
-from chatbot_platform.tenants.errors import AlreadyMember, ApiKeyNotFound, SlugTaken, TenantNotFound
+from chatbot_platform.models.tenant import EmbeddingSwitchStatus
+from chatbot_platform.tenants.errors import (
+    AlreadyMember,
+    ApiKeyNotFound,
+    EmbeddingModelNotOffered,
+    SlugTaken,
+    TenantNotFound,
+)
 from chatbot_platform.tenants.repository import ApiKeyRepo, MembershipRepo, TenantRepo, UserRepo
 from chatbot_platform.tenants.schemas import ApiKeyCreate, TenantCreate, TenantUpdate, UserCreate
 from chatbot_platform.tenants.scopes import ALL_SCOPES
@@ -91,7 +99,7 @@ async def get_tenant_by_slug_or_id(session: AsyncSession, ref: str) -> Tenant:
 async def update_tenant(session: AsyncSession, tenant_id: uuid.UUID, data: TenantUpdate) -> Tenant:
     repo = TenantRepo(session)
     tenant = await get_tenant_or_raise(session, tenant_id)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"settings"})
+    changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"settings", "embedding_model"})
     if data.settings is not None:
         tenant.settings = data.settings.model_dump(exclude_none=True)
     if "slug" in changes and changes["slug"] != tenant.slug:
@@ -102,6 +110,92 @@ async def update_tenant(session: AsyncSession, tenant_id: uuid.UUID, data: Tenan
     if "domain" in data.model_fields_set and data.domain is None:
         tenant.domain = None
     return await repo.save(tenant, conflict=SlugTaken(tenant.slug))
+
+
+async def get_tenant_fresh(session: AsyncSession, tenant_id: uuid.UUID, *, lock: bool = False) -> Tenant:
+    """The tenant as committed now; with `lock`, nobody else can change it until this transaction ends."""
+    tenant = await TenantRepo(session).get_fresh(tenant_id, lock=lock)
+    if tenant is None:
+        raise TenantNotFound()
+    return tenant
+
+
+# -- changing the embedding model (the job is ingestion/model_switch.py) ----------------------------
+
+
+async def request_embedding_model(
+    session: AsyncSession, tenant_id: uuid.UUID, model: str, *, default_model: str, offered: Collection[str]
+) -> uuid.UUID | None:
+    """Record a switch to `model`; returns the id of the switch whose job must run, or None.
+
+    The active model again: nothing to do, and a switch in progress is cancelled. The model a
+    switch in progress is already heading for: nothing to do. Any other model replaces the
+    target of a switch in progress (its job stops at its next step; vectors already cached for
+    the old target stay in the cache for later).
+    """
+    if model not in offered:
+        raise EmbeddingModelNotOffered(model, offered)
+    tenant = await get_tenant_fresh(session, tenant_id, lock=True)
+    if model == (tenant.embedding_model or default_model):
+        if tenant.switching_embedding_model:
+            _finish(tenant, EmbeddingSwitchStatus.CANCELLED)
+            await TenantRepo(session).save(tenant)
+        return None
+    if tenant.switching_embedding_model and tenant.embedding_switch_model == model:
+        return None
+    tenant.embedding_switch_id = uuid.uuid4()
+    tenant.embedding_switch_model = model
+    tenant.embedding_switch_status = EmbeddingSwitchStatus.PENDING
+    tenant.embedding_switch_progress = 0
+    tenant.embedding_switch_error = None
+    tenant.embedding_switch_started_at = utcnow()
+    tenant.embedding_switch_finished_at = None
+    await TenantRepo(session).save(tenant)
+    return tenant.embedding_switch_id
+
+
+def _finish(tenant: Tenant, status: EmbeddingSwitchStatus, error: str | None = None) -> None:
+    tenant.embedding_switch_status = status
+    tenant.embedding_switch_error = error
+    tenant.embedding_switch_finished_at = utcnow()
+
+
+async def start_embedding_switch(session: AsyncSession, tenant_id: uuid.UUID, switch_id: uuid.UUID) -> bool:
+    """Mark the switch as re-embedding; False when it was replaced or cancelled meanwhile."""
+    return await TenantRepo(session).update_switch(
+        tenant_id, switch_id, {"embedding_switch_status": EmbeddingSwitchStatus.EMBEDDING}
+    )
+
+
+async def save_switch_progress(
+    session: AsyncSession, tenant_id: uuid.UUID, switch_id: uuid.UUID, progress: int
+) -> bool:
+    """Save the share of chunks re-embedded; False when the switch was replaced or cancelled."""
+    values = {
+        "embedding_switch_status": EmbeddingSwitchStatus.EMBEDDING,
+        "embedding_switch_progress": max(0, min(progress, 99)),
+    }
+    return await TenantRepo(session).update_switch(tenant_id, switch_id, values)
+
+
+async def fail_embedding_switch(
+    session: AsyncSession, tenant_id: uuid.UUID, switch_id: uuid.UUID, reason: str
+) -> bool:
+    """The switch gave up: the reason is kept and the previous model stays active."""
+    values = {
+        "embedding_switch_status": EmbeddingSwitchStatus.FAILED,
+        "embedding_switch_error": reason,
+        "embedding_switch_finished_at": utcnow(),
+    }
+    return await TenantRepo(session).update_switch(tenant_id, switch_id, values)
+
+
+async def complete_embedding_switch(session: AsyncSession, tenant: Tenant) -> None:
+    """Make the switch's target the active model (the caller holds the row lock and checked the switch)."""
+    tenant.embedding_model = tenant.embedding_switch_model
+    tenant.embedding_switch_progress = 100
+    _finish(tenant, EmbeddingSwitchStatus.COMPLETED)
+    await TenantRepo(session).save(tenant)
 
 
 async def delete_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:

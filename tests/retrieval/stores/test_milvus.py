@@ -36,7 +36,16 @@ async def test_tenant_id_is_the_partition_key_when_partitions_are_enabled(
     finally:
         await store.close()
 
-    assert set(fields) == {"chunk_id", "tenant_id", "knowledge_base_id", "document_id", "model", "vector"}
+    assert set(fields) == {
+        "id",
+        "chunk_id",
+        "tenant_id",
+        "knowledge_base_id",
+        "document_id",
+        "model",
+        "vector",
+    }
+    assert fields["id"].get("is_primary") is True, "one row per chunk and model"
     assert bool(fields["tenant_id"].get("is_partition_key")) is (enabled == "true")
 
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 
 @dataclass(frozen=True)
 class VectorRecord:
@@ -51,9 +53,37 @@ class VectorStore(Protocol):
     async def delete_chunks(self, tenant_id: uuid.UUID, chunk_ids: Sequence[uuid.UUID]) -> None: ...
 
     async def chunk_ids(
-        self, tenant_id: uuid.UUID, document_ids: Sequence[uuid.UUID] | None = None
+        self,
+        tenant_id: uuid.UUID,
+        document_ids: Sequence[uuid.UUID] | None = None,
+        *,
+        model: str | None = None,
     ) -> set[uuid.UUID]:
-        """Ids of the tenant's chunks that have a vector, optionally of some documents only."""
+        """Ids of the tenant's chunks with a vector (of `model` if given), optionally of some documents."""
+        ...
+
+    # A tenant's change of embedding model (ingestion/model_switch.py): `stage` for every chunk,
+    # then `switch` in the transaction that changes the tenant's model, then `prune_models`.
+
+    async def stage(self, records: Sequence[VectorRecord], *, model: str) -> None:
+        """Write vectors of the model a tenant is switching to, unseen by searches with another model.
+
+        A store that keeps one vector per chunk does nothing here and takes them in `switch`.
+        """
+        ...
+
+    async def switch(self, session: AsyncSession, tenant_id: uuid.UUID, model: str) -> None:
+        """Make the tenant's vectors `model`'s, inside `session`'s transaction that activates it."""
+        ...
+
+    async def prune_models(self, tenant_id: uuid.UUID, keep: Sequence[str]) -> None:
+        """Delete the tenant's vectors of every model not in `keep`."""
+        ...
+
+    async def vectors(
+        self, tenant_id: uuid.UUID, chunk_ids: Sequence[uuid.UUID], *, model: str
+    ) -> dict[uuid.UUID, list[float]]:
+        """The stored `model` vectors of these chunks of the tenant (chunks without one are absent)."""
         ...
 
     async def close(self) -> None: ...

@@ -45,6 +45,11 @@ _RELANGUAGE = text(
     WHERE c.tenant_id = :tenant_id AND c.knowledge_base_id = :kb_id AND d.id = c.document_id
     """
 )
+_REINDEX_POSTINGS = text(
+    """
+    SELECT fts_reindex_knowledge_base(id) FROM knowledge_bases WHERE tenant_id = :tenant_id AND id = :kb_id
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,6 @@ async def reindex_language(
     session: AsyncSession, *, tenant_id: uuid.UUID, knowledge_base_id: uuid.UUID, language: str
 ) -> None:
     """Rewrite the full-text vectors of a knowledge base after its language changed."""
-    await session.execute(
-        _RELANGUAGE, {"tenant_id": tenant_id, "kb_id": knowledge_base_id, "language": language}
-    )
+    params = {"tenant_id": tenant_id, "kb_id": knowledge_base_id}
+    await session.execute(_RELANGUAGE, {**params, "language": language})
+    await session.execute(_REINDEX_POSTINGS, params)

@@ -1,9 +1,20 @@
 """The Milvus store: a server (http(s)://MILVUS_HOST:MILVUS_PORT) or milvus-lite (a local `.db` path).
 
 One collection per vector dimension, `{MILVUS_COLLECTION}_{dim}`, created on the first upsert
-with the fields chunk_id (primary key), tenant_id, knowledge_base_id, document_id, model and
+with the fields id (primary key), chunk_id, tenant_id, knowledge_base_id, document_id, model and
 vector, a COSINE index of MILVUS_INDEX_TYPE and Strong consistency (a deleted document must not
 come back in the next search).
+
+The primary key is model-qualified, `{chunk_id}:{first 16 hex of sha256(model)}`, so a chunk can
+have a vector of each of two models at once, whether or not they share a dimension (and so a
+collection). That is how a tenant changes embedding model without a reader ever seeing a mixed
+or empty index (ingestion/model_switch.py): `stage` writes every chunk's vector of the new model
+*beside* the old one while searches still filter on the old model; the switch itself is only the
+tenant's model changing in PostgreSQL, after which searches filter on the new model; then
+`prune_models` deletes the old model's vectors. Overwriting a chunk_id-keyed row instead would
+have left, for models of one dimension, a window with some chunks in each model. Collections
+from before this layout (chunk_id as the key) are refused with the way out: drop them and let
+`cbp kb audit --fix` re-embed.
 
 Tenancy: with MILVUS_PARTITIONS_ENABLED, `tenant_id` is the collection's *partition key*: Milvus
 hashes tenants into partitions and prunes them at search time, which scales to any number of
@@ -23,6 +34,7 @@ the check-then-create of a collection is serialised.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import threading
 import uuid
@@ -32,6 +44,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pymilvus import DataType, MilvusClient  # type: ignore[import-untyped]
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot_platform.retrieval.stores.base import VectorHit, VectorRecord
 from chatbot_platform.settings.sections import MilvusSettings
@@ -39,6 +52,8 @@ from chatbot_platform.settings.sections import MilvusSettings
 T = TypeVar("T")
 
 UUID_LENGTH = 36
+ID_LENGTH = 64
+MODEL_DIGEST_CHARS = 16
 MODEL_MAX_LENGTH = 200
 UPSERT_BATCH = 1000
 QUERY_BATCH = 1000
@@ -78,6 +93,16 @@ def quoted_model(model: str) -> str:
     if not _MODEL.fullmatch(model):
         raise ValueError(f"embedding model name not allowed in a Milvus filter: {model!r}")
     return f'"{model}"'
+
+
+def vector_id(chunk_id: uuid.UUID | str, model: str) -> str:
+    """The primary key of a chunk's vector of `model`: one row per (chunk, model)."""
+    digest = hashlib.sha256(model.encode()).hexdigest()[:MODEL_DIGEST_CHARS]
+    return f"{uuid.UUID(str(chunk_id))}:{digest}"
+
+
+def model_list(models: Sequence[str]) -> str:
+    return "[" + ", ".join(quoted_model(m) for m in models) + "]"
 
 
 def search_filter(tenant_id: uuid.UUID, knowledge_base_ids: Sequence[uuid.UUID], model: str) -> str:
@@ -169,6 +194,21 @@ class MilvusStore:
         for collection in self._collections():
             self._client.delete(collection, filter=expression)
 
+    # -- a tenant's change of embedding model --------------------------------------------------
+
+    async def stage(self, records: Sequence[VectorRecord], *, model: str) -> None:
+        """Write the new model's vectors beside the old ones (the keys differ by model)."""
+        await self.upsert(records, model=model)
+
+    async def switch(self, session: AsyncSession, tenant_id: uuid.UUID, model: str) -> None:
+        """Nothing to do: every vector of `model` was staged, and searches name the model."""
+
+    async def prune_models(self, tenant_id: uuid.UUID, keep: Sequence[str]) -> None:
+        expression = tenant_filter(tenant_id)
+        if keep:
+            expression += f" and model not in {model_list(keep)}"
+        await self._run(self._delete_sync, expression)
+
     # -- reads --------------------------------------------------------------------------------
 
     async def search(
@@ -196,7 +236,7 @@ class MilvusStore:
             data=[vector],
             filter=expression,
             limit=top_k,
-            output_fields=["document_id", "knowledge_base_id"],
+            output_fields=["chunk_id", "document_id", "knowledge_base_id"],
             search_params={"metric_type": "COSINE", "params": self._search_params(top_k)},
         )
         return [_hit(hit) for hit in results[0]]
@@ -209,7 +249,11 @@ class MilvusStore:
         return {}
 
     async def chunk_ids(
-        self, tenant_id: uuid.UUID, document_ids: Sequence[uuid.UUID] | None = None
+        self,
+        tenant_id: uuid.UUID,
+        document_ids: Sequence[uuid.UUID] | None = None,
+        *,
+        model: str | None = None,
     ) -> set[uuid.UUID]:
         if document_ids is None:
             expression = tenant_filter(tenant_id)
@@ -217,6 +261,8 @@ class MilvusStore:
             return set()
         else:
             expression = tenant_filter(tenant_id, "document_id", list(document_ids))
+        if model is not None:
+            expression += f" and model == {quoted_model(model)}"
         return await self._run(self._chunk_ids_sync, expression)
 
     def _chunk_ids_sync(self, expression: str) -> set[uuid.UUID]:
@@ -230,6 +276,23 @@ class MilvusStore:
                     found.update(uuid.UUID(row["chunk_id"]) for row in batch)
             finally:
                 iterator.close()
+        return found
+
+    async def vectors(
+        self, tenant_id: uuid.UUID, chunk_ids: Sequence[uuid.UUID], *, model: str
+    ) -> dict[uuid.UUID, list[float]]:
+        if not chunk_ids:
+            return {}
+        expression = f"{tenant_filter(tenant_id, 'chunk_id', chunk_ids)} and model == {quoted_model(model)}"
+        return await self._run(self._vectors_sync, expression, len(chunk_ids))
+
+    def _vectors_sync(self, expression: str, limit: int) -> dict[uuid.UUID, list[float]]:
+        found: dict[uuid.UUID, list[float]] = {}
+        for collection in self._collections():
+            rows = self._client.query(
+                collection, filter=expression, output_fields=["chunk_id", "vector"], limit=limit
+            )
+            found.update({uuid.UUID(row["chunk_id"]): [float(x) for x in row["vector"]] for row in rows})
         return found
 
     async def close(self) -> None:
@@ -248,6 +311,12 @@ class MilvusStore:
             return True
         if not self._client.has_collection(collection):
             return False
+        fields = {field["name"] for field in self._client.describe_collection(collection)["fields"]}
+        if "id" not in fields:
+            raise RuntimeError(
+                f"Milvus collection {collection} predates model-qualified keys: drop it, then run "
+                "`cbp kb audit --fix` to re-embed its chunks"
+            )
         self._client.load_collection(collection)
         self._known.add(collection)
         return True
@@ -267,7 +336,8 @@ class MilvusStore:
 
     def _schema(self, dim: int) -> Any:
         schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("chunk_id", DataType.VARCHAR, is_primary=True, max_length=UUID_LENGTH)
+        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=ID_LENGTH)
+        schema.add_field("chunk_id", DataType.VARCHAR, max_length=UUID_LENGTH)
         schema.add_field(
             "tenant_id",
             DataType.VARCHAR,
@@ -285,7 +355,7 @@ class MilvusStore:
         params.add_index(
             "vector", index_type=self._index_type, metric_type="COSINE", params=self._build_params()
         )
-        for field in ("tenant_id", "knowledge_base_id", "document_id"):
+        for field in ("chunk_id", "tenant_id", "knowledge_base_id", "document_id", "model"):
             params.add_index(field, index_type="INVERTED")
         return params
 
@@ -299,6 +369,7 @@ class MilvusStore:
 
 def _row(record: VectorRecord, model: str) -> dict[str, Any]:
     return {
+        "id": vector_id(record.chunk_id, model),
         "chunk_id": str(record.chunk_id),
         "tenant_id": str(record.tenant_id),
         "knowledge_base_id": str(record.knowledge_base_id),
@@ -311,7 +382,7 @@ def _row(record: VectorRecord, model: str) -> dict[str, Any]:
 def _hit(hit: Any) -> VectorHit:
     entity = hit["entity"]
     return VectorHit(
-        chunk_id=uuid.UUID(hit["chunk_id"]),
+        chunk_id=uuid.UUID(entity["chunk_id"]),
         document_id=uuid.UUID(entity["document_id"]),
         knowledge_base_id=uuid.UUID(entity["knowledge_base_id"]),
         score=float(hit["distance"]),  # COSINE: Milvus reports the similarity itself

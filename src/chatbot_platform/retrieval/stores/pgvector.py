@@ -10,6 +10,13 @@ the SQL as a literal (an int checked here, never user text): the partial HNSW in
 `ix_chunks_embedding_hnsw_{384,1536}` are only chosen when the planner sees `embedding_dim = 384`
 with a constant, which a bound parameter (generic plan) would not give it. Other dimensions are
 searched exactly.
+
+A chunk row holds one vector, so a tenant's change of embedding model cannot stage the new
+vectors beside the old ones: `stage` does nothing, and `switch` rewrites every chunk of the
+tenant from the embedding cache (which the switch job filled with the new model's vectors) in
+the very transaction that changes the tenant's model, clearing the vectors of chunks the cache
+lacks (ingested meanwhile; the job re-queues their documents). Readers see all old vectors
+before that commit and only new ones after it.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy import TextClause, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from chatbot_platform.kit.db import Database
 from chatbot_platform.retrieval.stores.base import VectorHit, VectorRecord
@@ -60,6 +67,29 @@ _CHUNK_IDS = text(
     SELECT id FROM chunks
     WHERE tenant_id = :tenant_id AND embedding IS NOT NULL
       AND (CAST(:document_ids AS uuid[]) IS NULL OR document_id = ANY(CAST(:document_ids AS uuid[])))
+      AND (CAST(:model AS text) IS NULL OR embedding_model = CAST(:model AS text))
+    """
+)
+_SWITCH_FROM_CACHE = text(
+    """
+    UPDATE chunks AS c
+    SET embedding = e.vector, embedding_model = e.model, embedding_dim = vector_dims(e.vector)
+    FROM embedding_cache AS e
+    WHERE c.tenant_id = :tenant_id AND e.tenant_id = :tenant_id AND e.model = :model
+      AND e.content_hash = c.content_hash AND c.embedding_model IS DISTINCT FROM :model
+    """
+)
+_PRUNE = text(
+    """
+    UPDATE chunks SET embedding = NULL, embedding_model = NULL, embedding_dim = NULL
+    WHERE tenant_id = :tenant_id AND embedding IS NOT NULL
+      AND embedding_model <> ALL(CAST(:keep AS text[]))
+    """
+)
+_VECTORS = text(
+    """
+    SELECT id, CAST(embedding AS real[]) AS vector FROM chunks
+    WHERE tenant_id = :tenant_id AND id = ANY(CAST(:ids AS uuid[])) AND embedding_model = :model
     """
 )
 _SEARCH_SETTINGS = text(
@@ -197,12 +227,37 @@ class PgVectorStore:
             await conn.execute(statement, {"tenant_id": tenant_id, "ids": list(ids)})
 
     async def chunk_ids(
-        self, tenant_id: uuid.UUID, document_ids: Sequence[uuid.UUID] | None = None
+        self,
+        tenant_id: uuid.UUID,
+        document_ids: Sequence[uuid.UUID] | None = None,
+        *,
+        model: str | None = None,
     ) -> set[uuid.UUID]:
         ids = list(document_ids) if document_ids is not None else None
+        params = {"tenant_id": tenant_id, "document_ids": ids, "model": model}
         async with self._database.engine.connect() as conn:
-            result = await conn.execute(_CHUNK_IDS, {"tenant_id": tenant_id, "document_ids": ids})
-            return {row.id for row in result}
+            return {row.id for row in await conn.execute(_CHUNK_IDS, params)}
+
+    async def stage(self, records: Sequence[VectorRecord], *, model: str) -> None:
+        """Nothing to write yet: `switch` takes the new vectors from the embedding cache."""
+
+    async def switch(self, session: AsyncSession, tenant_id: uuid.UUID, model: str) -> None:
+        """Every chunk of the tenant gets its cached `model` vector, or none, in `session`'s transaction."""
+        await session.execute(_SWITCH_FROM_CACHE, {"tenant_id": tenant_id, "model": model})
+        await session.execute(_PRUNE, {"tenant_id": tenant_id, "keep": [model]})
+
+    async def prune_models(self, tenant_id: uuid.UUID, keep: Sequence[str]) -> None:
+        async with self._database.engine.begin() as conn:
+            await conn.execute(_PRUNE, {"tenant_id": tenant_id, "keep": list(keep)})
+
+    async def vectors(
+        self, tenant_id: uuid.UUID, chunk_ids: Sequence[uuid.UUID], *, model: str
+    ) -> dict[uuid.UUID, list[float]]:
+        if not chunk_ids:
+            return {}
+        params = {"tenant_id": tenant_id, "ids": list(chunk_ids), "model": model}
+        async with self._database.engine.connect() as conn:
+            return {row.id: list(row.vector) for row in await conn.execute(_VECTORS, params)}
 
     async def close(self) -> None:
         """Nothing to release: the database belongs to the application."""
