@@ -45,6 +45,8 @@ async def test_italian_questions_find_their_passage_with_a_complete_trace(client
         "total",
     ] or set(stages) >= {"rewrite", "vector", "fulltext", "fused", "reranked", "mmr", "neighbors"}
     assert all("ms" in stage for stage in body["trace"])
+    assert 0.3 < body["confidence"] <= 1
+    assert body["knowledge_base_ids"] == [tenant.default_kb_id]
     assert (await search(client, tenant, "quando si paga la TARI?"))["results"][0]["external_id"] == "tributi"
 
 

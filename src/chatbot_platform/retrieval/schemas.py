@@ -67,5 +67,12 @@ class SearchResult(BaseModel):
 class SearchResponse(BaseModel):
     results: list[SearchResult]
     query: str = Field(description="The query searched (after any rewrite).")
+    confidence: float = Field(
+        0.0,
+        description="min(1, 10 x the sum of the top 3 fused scores): the scale RAG_MIN_CONFIDENCE is set in.",
+    )
+    knowledge_base_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="The knowledge bases searched."
+    )
     cached: bool = False
     trace: list[dict[str, Any]] | None = None

@@ -76,8 +76,11 @@ async def search(
         keyword_query = expand_synonyms(query, scope.params.synonyms)
         stage.update(original=request.query, query=query, keyword_query=keyword_query, variants=variants)
     found = await run_legs(services, scope.for_legs(), [query, *variants], trace)
-    results = await _rank(services, scope, request, query, found, trace)
-    response = SearchResponse(results=results, query=query)
+    results, fused = await _rank(services, scope, request, query, found, trace)
+    confidence = confidence_of(fused, [r.chunk_id for r in results])
+    response = SearchResponse(
+        results=results, query=query, confidence=confidence, knowledge_base_ids=scope.kb_ids
+    )
     if use_cache:
         await cache.put_result(key, response.model_dump(mode="json"), services.settings.rag.cache_ttl)
     if request.trace:
@@ -133,7 +136,7 @@ async def _rank(
     query: str,
     found: Candidates,
     trace: Trace,
-) -> list[SearchResult]:
+) -> tuple[list[SearchResult], dict[uuid.UUID, float]]:
     params = scope.params
     with trace.stage("fused") as stage:
         fused = ranking.weighted_rrf(found.weighted_rankings(params), params.rrf_k)
@@ -158,7 +161,14 @@ async def _rank(
         hits = [details[c] for c in chosen]
         neighbors = await passages.neighbors(services.database, scope.tenant.id, hits, params.neighbor_radius)
         stage.update(radius=params.neighbor_radius, added=sum(len(n) for n in neighbors.values()))
-    return [passages.result(details[c], relevance[c], neighbors.get(c, [])) for c in chosen]
+    return [passages.result(details[c], relevance[c], neighbors.get(c, [])) for c in chosen], fused
+
+
+def confidence_of(fused: dict[uuid.UUID, float], chosen: Sequence[uuid.UUID]) -> float:
+    """The original product's measure, kept so RAG_MIN_CONFIDENCE keeps its meaning: a passage first
+    in both legs scores 2/61, so three such give about 1, one leg's top three about 0.5."""
+    top = sorted((fused.get(c, 0.0) for c in chosen), reverse=True)[:3]
+    return round(min(1.0, 10 * sum(top)), 4)
 
 
 async def _rerank(
