@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 Ranked = Sequence[uuid.UUID]  # best first
-REDUNDANT_MARGIN = 0.5  # see mmr()
+REDUNDANT_MARGIN = 0.75  # see mmr()
 
 
 def weighted_rrf(legs: Sequence[tuple[float, Ranked]], k: int) -> dict[uuid.UUID, float]:
