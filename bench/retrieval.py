@@ -239,13 +239,38 @@ def _vector_of(
     return np.asarray(fallback / np.linalg.norm(fallback))
 
 
+async def existing_kb(client: httpx.AsyncClient, storage: str, size: int) -> str | None:
+    """A knowledge base of `size` chunks left by an earlier run in `storage`, with a new key."""
+    from sqlalchemy import text
+
+    database = await open_database(storage)
+    try:
+        async with database.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT tenant_id, knowledge_base_id FROM kb_search_stats WHERE chunk_count = :n"),
+                    {"n": size},
+                )
+            ).first()
+    finally:
+        await database.close()
+    if row is None:
+        return None
+    admin = {"X-Admin-Token": ADMIN}
+    key = (await client.post(f"/api/v1/tenants/{row[0]}/api-keys", json={"name": "b"}, headers=admin)).json()
+    client.headers["Authorization"] = f"Bearer {key['key']}"
+    return str(row[1])
+
+
 async def speed(base: str, storage: str, size: int) -> dict[str, float]:
     queries = list(evaluation.load_queries(DATA / SPEED_CORPUS / "queries.jsonl").values())[:SPEED_QUERIES]
     async with httpx.AsyncClient(base_url=base, timeout=300) as client:
-        tenant_id, kb_id = await new_tenant(client, SPEED_LANGUAGE)
-        started = time.perf_counter()
-        await synthesise(storage, tenant_id, kb_id, size)
-        print(f"  {size} chunks written in {time.perf_counter() - started:.0f} s")
+        kb_id = await existing_kb(client, storage, size)
+        if kb_id is None:
+            tenant_id, kb_id = await new_tenant(client, SPEED_LANGUAGE)
+            started = time.perf_counter()
+            await synthesise(storage, tenant_id, kb_id, size)
+            print(f"  {size} chunks written in {time.perf_counter() - started:.0f} s")
         for warm in queries[:5]:
             await client.post(
                 "/api/v1/retrieval/search", json={"query": warm + " warm-up", "knowledge_base_ids": [kb_id]}
@@ -317,6 +342,12 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="also score the fusion-weight candidates")
     parser.add_argument("--corpus", choices=[c for c, _ in CORPORA], help="only this corpus")
     parser.add_argument("--sizes", default=",".join(map(str, SPEED_SIZES)))
+    parser.add_argument(
+        "--reuse",
+        type=lambda v: {int(k): p for k, p in (i.split("=", 1) for i in v.split(","))},
+        default={},
+        help="SIZE=STORAGE,...: measure the knowledge bases an earlier run left there",
+    )
     args = parser.parse_args()
     reports: list[evaluation.Report] = []
     speeds: list[dict[str, float]] = []
@@ -328,7 +359,7 @@ def main() -> None:
                     reports += asyncio.run(quality(base, storage, name, language, args.sweep))
     if not args.quality_only:
         for size in (int(s) for s in args.sizes.split(",")):
-            storage = tempfile.mkdtemp(prefix="cbp-bench-retrieval-speed-")
+            storage = args.reuse.get(size) or tempfile.mkdtemp(prefix="cbp-bench-retrieval-speed-")
             with platform_server({}, storage) as base:
                 speeds.append(asyncio.run(speed(base, storage, size)))
     if not args.sweep:

@@ -13,8 +13,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Float, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 K1 = 1.2
 B = 0.75
@@ -29,41 +29,42 @@ _BM25 = text(
         SELECT id, CAST(language AS regconfig) AS config FROM knowledge_bases
         WHERE tenant_id = :tenant_id AND id = ANY(CAST(:kb_ids AS uuid[]))
     ),
-    terms AS MATERIALIZED (
-        SELECT DISTINCT kbs.id AS kb_id, t.term
-        FROM kbs, unnest(tsvector_to_array(to_tsvector(kbs.config, :query))) AS t(term)
-    ),
     stats AS MATERIALIZED (
         SELECT GREATEST(COALESCE(sum(chunk_count), 0), 1)::float8 AS n,
                GREATEST(COALESCE(sum(total_length), 0)::float8
                         / GREATEST(COALESCE(sum(chunk_count), 0), 1), 1) AS avgdl
         FROM kb_search_stats WHERE tenant_id = :tenant_id AND knowledge_base_id IN (SELECT id FROM kbs)
     ),
-    idf AS MATERIALIZED (
-        SELECT t.term, ln(1 + (s.n - sum(f.df) + 0.5) / (sum(f.df) + 0.5)) AS idf
-        FROM terms t JOIN fts_terms f ON f.knowledge_base_id = t.kb_id AND f.term = t.term
-        CROSS JOIN stats s
-        WHERE f.df > 0
-        GROUP BY t.term, s.n
+    query_terms AS MATERIALIZED (
+        SELECT DISTINCT kbs.id AS kb_id, t.term
+        FROM kbs, unnest(tsvector_to_array(to_tsvector(kbs.config, :query))) AS t(term)
     ),
-    hits AS MATERIALIZED (
-        SELECT t.term, p.chunk_id, p.tf, p.dl
-        FROM terms t CROSS JOIN LATERAL (
-            SELECT chunk_id, tf, dl FROM fts_postings
-            WHERE knowledge_base_id = t.kb_id AND term = t.term
-            ORDER BY impact DESC
-            LIMIT :per_term
-        ) p
+    terms AS MATERIALIZED (
+        SELECT q.kb_id, q.term, ln(1 + (s.n - d.df + 0.5) / (d.df + 0.5)) AS idf
+        FROM query_terms q
+        CROSS JOIN stats s
+        JOIN (
+            SELECT q2.term, sum(f.df) AS df
+            FROM query_terms q2 JOIN fts_terms f ON f.knowledge_base_id = q2.kb_id AND f.term = q2.term
+            WHERE f.df > 0
+            GROUP BY q2.term
+        ) d ON d.term = q.term
     )
-    SELECT h.chunk_id,
-           sum(idf.idf * h.tf * (p.k1 + 1) / (h.tf + p.k1 * (1 - p.b + p.b * h.dl / s.avgdl))) AS score
-    FROM hits h JOIN idf USING (term) CROSS JOIN stats s
-    CROSS JOIN (SELECT CAST(:k1 AS float8) AS k1, CAST(:b AS float8) AS b) p
-    GROUP BY h.chunk_id
-    ORDER BY score DESC, h.chunk_id
+    SELECT p.chunk_id,
+           sum(t.idf * p.tf * (:k1 + 1.0) / (p.tf + :k1 * (1.0 - :b + :b * p.dl / s.avgdl))) AS score
+    FROM terms t
+    CROSS JOIN stats s
+    CROSS JOIN LATERAL (
+        SELECT chunk_id, tf, dl FROM fts_postings
+        WHERE knowledge_base_id = t.kb_id AND term = t.term
+        ORDER BY impact DESC
+        LIMIT :per_term
+    ) p
+    GROUP BY p.chunk_id
+    ORDER BY score DESC, p.chunk_id
     LIMIT :top_k
     """
-)
+).bindparams(bindparam("k1", type_=Float()), bindparam("b", type_=Float()))
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class KeywordHit:
 
 
 async def bm25_search(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     tenant_id: uuid.UUID,
     knowledge_base_ids: Sequence[uuid.UUID],
     query: str,

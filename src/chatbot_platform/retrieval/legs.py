@@ -116,9 +116,9 @@ async def _keyword_leg(
         return None
     keyword_query = expand_synonyms(text, scope.params.synonyms)
     with trace.stage(_label("fulltext", n)) as stage:
-        async with services.database.transaction() as session:
+        async with services.database.engine.connect() as conn:
             hits = await bm25_search(
-                session, scope.tenant_id, scope.kb_ids, keyword_query, top_k=scope.params.bm25_top_k
+                conn, scope.tenant_id, scope.kb_ids, keyword_query, top_k=scope.params.bm25_top_k
             )
         scores = {hit.chunk_id: hit.score for hit in hits}
         stage.update(

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chatbot_platform.embeddings.base import Embedder
-from chatbot_platform.embeddings.tenant import tenant_embedder
 from chatbot_platform.kit.errors import BadRequest
 from chatbot_platform.knowledge.errors import KnowledgeBaseNotFound
 from chatbot_platform.knowledge.repository import KnowledgeBaseRepo
@@ -103,7 +102,7 @@ async def _scope(
             kbs = await repo.list(order_by=[KnowledgeBase.created_at])
         else:
             kbs = [kb] if (kb := await repo.get_default()) else []
-        embedder = await tenant_embedder(services, session, tenant_id)
+        embedder = services.embedder_for(tenant.embedding_model)
     if len(kbs) > 1 and not multi:
         raise MultiKnowledgeBaseDisabled()
     if not kbs:
