@@ -17,7 +17,7 @@ call time from the client.
 
     python bench/e5_vectors.py squad_it scifact      # once, about 45 minutes
     python bench/retrieval.py                         # quality and speed
-    python bench/retrieval.py --quality-only --sweep  # also the fusion weights sweep
+    python bench/retrieval.py --sweep                 # also score the fusion-weight candidates
 """
 
 from __future__ import annotations
@@ -362,8 +362,7 @@ def main() -> None:
             storage = args.reuse.get(size) or tempfile.mkdtemp(prefix="cbp-bench-retrieval-speed-")
             with platform_server({}, storage) as base:
                 speeds.append(asyncio.run(speed(base, storage, size)))
-    if not args.sweep:
-        report(reports, speeds)
+    report(reports, speeds)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chatbot_platform import __version__
+from chatbot_platform.analytics.endpoints import router as analytics_router
+from chatbot_platform.assistants.endpoints import router as assistants_router
+from chatbot_platform.conversations.endpoints import router as conversations_router
 from chatbot_platform.ingestion.endpoints import router as documents_router
 from chatbot_platform.kit.admin_token import resolve_admin_token, token_path
 from chatbot_platform.kit.db import Database
-from chatbot_platform.kit.http import RequestContextMiddleware, install_error_handlers
+from chatbot_platform.kit.http import RequestContextMiddleware, install_error_handlers, use_envelope
 from chatbot_platform.kit.jobs import QUEUE_NAMES
 from chatbot_platform.knowledge.endpoints import router as knowledge_router
+from chatbot_platform.openai_compat.endpoints import router as openai_router
+from chatbot_platform.openai_compat.errors import PREFIXES as OPENAI_PREFIXES
+from chatbot_platform.openai_compat.errors import openai_envelope
 from chatbot_platform.ops.endpoints import router as ops_router
 from chatbot_platform.retrieval.endpoints import router as retrieval_router
 from chatbot_platform.runtime import Services
@@ -63,6 +69,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
-    for router in (ops_router, tenants_router, knowledge_router, documents_router, retrieval_router):
+    use_envelope(app, OPENAI_PREFIXES, openai_envelope)
+    routers = (
+        ops_router,
+        tenants_router,
+        knowledge_router,
+        documents_router,
+        retrieval_router,
+        assistants_router,
+        conversations_router,
+        analytics_router,
+        openai_router,
+    )
+    for router in routers:
         app.include_router(router)
     return app

@@ -20,6 +20,7 @@ from chatbot_platform.kit.db import Database
 from chatbot_platform.kit.errors import DatabaseUnavailable
 from chatbot_platform.kit.jobs import JobContext, JobQueues, TaskSpec, Worker
 from chatbot_platform.kit.storage import FileStore, LocalFileStore
+from chatbot_platform.kit.throttle import LocalThrottle, Throttle, build_throttle
 from chatbot_platform.llm import ChatModel, build_chat_model
 from chatbot_platform.retrieval.cache import RetrievalCache
 from chatbot_platform.retrieval.stores.base import VectorStore
@@ -48,6 +49,7 @@ class Services:
     redis: Redis | None = None
     retrieval_cache: RetrievalCache = field(default_factory=lambda: RetrievalCache(None))
     chat_model: ChatModel | None = None
+    throttle: Throttle = field(default_factory=LocalThrottle)
     workers: list[Worker] = field(default_factory=list)
     _worker_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _connecting: asyncio.Task[None] | None = None
@@ -71,6 +73,7 @@ class Services:
             redis=redis,
             retrieval_cache=RetrievalCache(redis, settings.cache.prefix),
             chat_model=build_chat_model(settings, redis),
+            throttle=build_throttle(redis, key_prefix=settings.cache.prefix),
         )
         try:
             await services._connect(worker_queues)

@@ -6,6 +6,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -87,45 +89,71 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": body}
 
 
+@dataclass(frozen=True)
+class ErrorInfo:
+    """An error about to be rendered: what any envelope needs to say it."""
+
+    status: int
+    code: str
+    message: str
+    details: Any = None
+
+
+# An envelope renders an error as (status, body); the status may differ (OpenAI says 400 where the
+# platform says 422).
+Envelope = Callable[[ErrorInfo], tuple[int, dict[str, Any]]]
+
+
+def use_envelope(app: FastAPI, prefixes: tuple[str, ...], envelope: Envelope) -> None:
+    """Render errors of requests under these path prefixes with `envelope` instead of the platform's."""
+    current: list[tuple[tuple[str, ...], Envelope]] = getattr(app.state, "error_envelopes", [])
+    app.state.error_envelopes = [*current, (prefixes, envelope)]
+
+
 def _json(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
-async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-    return _json(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+def _render(request: Request, info: ErrorInfo, headers: dict[str, str] | None = None) -> JSONResponse:
+    path = request.url.path
+    for prefixes, envelope in getattr(request.app.state, "error_envelopes", []):
+        if path.startswith(prefixes):
+            status, body = envelope(info)
+            return JSONResponse(body, status_code=status, headers=headers)
+    return _json(info.status, info.code, info.message, info.details, headers)
 
 
-async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+    return _render(request, ErrorInfo(exc.status_code, exc.code, exc.message, exc.details), exc.headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     details = []
     for error in exc.errors():
         location = [str(part) for part in error["loc"]]
         field = ".".join(location[1:]) if len(location) > 1 else location[0]
         details.append({"field": field, "location": location[0], "message": error["msg"]})
     summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
-    return _json(422, "validation_error", f"Invalid request: {summary}", details)
+    return _render(request, ErrorInfo(422, "validation_error", f"Invalid request: {summary}", details))
 
 
-async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = _STATUS_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else "Request failed."
-    return _json(exc.status_code, code, message, headers=dict(exc.headers or {}))
+    return _render(request, ErrorInfo(exc.status_code, code, message), dict(exc.headers or {}))
 
 
-async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.error("database unavailable", exc_info=exc)
-    return _json(
-        503,
-        "service_unavailable",
-        "The database is unavailable; retry shortly.",
-        headers={"Retry-After": "5"},
-    )
+    info = ErrorInfo(503, "service_unavailable", "The database is unavailable; retry shortly.")
+    return _render(request, info, {"Retry-After": "5"})
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
-    return _json(500, "internal_error", "Internal server error.")
+    return _render(request, ErrorInfo(500, "internal_error", "Internal server error."))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -54,6 +54,13 @@ class _Reads(Generic[R]):
         query = select(*columns).where(*self.scope(), *where)
         return list((await self.session.execute(query)).all())
 
+    async def grouped(
+        self, *columns: Any, group_by: Sequence[Any], where: Sequence[ColumnElement[bool]] = ()
+    ) -> Sequence[tuple[Any, ...]]:
+        """Aggregates (sums, counts) of the rows, one tuple per group."""
+        query = select(*columns).where(*self.scope(), *where).group_by(*group_by).order_by(*group_by)
+        return [tuple(row) for row in (await self.session.execute(query)).all()]
+
     async def count(self, *where: ColumnElement[bool]) -> int:
         query = select(func.count()).select_from(self.model).where(*self.scope(), *where)
         return int(await self.session.scalar(query) or 0)

@@ -69,6 +69,15 @@ async def get_or_raise(session: AsyncSession, tenant_id: uuid.UUID, kb_id: uuid.
     return kb
 
 
+async def find(session: AsyncSession, tenant_id: uuid.UUID, ref: str) -> KnowledgeBase | None:
+    """The tenant's knowledge base whose id or name is `ref`."""
+    repo = KnowledgeBaseRepo(session, tenant_id)
+    try:
+        return await repo.get(uuid.UUID(ref))
+    except ValueError:
+        return await repo.first(KnowledgeBase.name == ref)
+
+
 async def update(
     session: AsyncSession, tenant_id: uuid.UUID, kb_id: uuid.UUID, data: KnowledgeBaseUpdate
 ) -> KnowledgeBase:

@@ -34,6 +34,8 @@ log = logging.getLogger("chatbot_platform.llm")
 # Budgeted for an answer when the caller sets no max_tokens (OpenAI's limiter counts the maximum too).
 ASSUMED_COMPLETION_TOKENS = 512
 _RETRY_STATUSES = frozenset({408, 409, 429})
+_TIMED_OUT = "timed out"
+MAX_CONNECTIONS = 2000
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,9 @@ def build_chat_model(settings: Settings, redis: Redis | None = None) -> ChatMode
     """The configured chat model, or None when there is none; `redis` shares the rate budget."""
     if not llm_configured(settings):
         return None
-    return ChatModel.from_settings(settings, budget=openai_budget(settings, redis=redis))
+    return ChatModel.from_settings(
+        settings, budget=openai_budget(settings, redis=redis), timeout=settings.openai.timeout
+    )
 
 
 class ChatModel:
@@ -115,7 +119,12 @@ class ChatModel:
         self._retry = retry or RetryPolicy()
         self._owns_client = client is None
         # `timeout` bounds each read, so a stream may run longer as long as the server keeps talking.
-        self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+        # Streams stay open for a whole answer, so the pool must hold as many as the server has clients
+        # (httpx's default of 100 would queue the rest until its pool timeout fails them).
+        self._client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=100),
+        )
         self._headers: dict[str, str] = {}
         if self._secret:
             self._headers["Authorization"] = f"Bearer {self._secret}"
@@ -193,7 +202,7 @@ class ChatModel:
                 except StopAsyncIteration:
                     break
                 except httpx.TimeoutException:
-                    raise self._error("stopped answering mid-stream (timed out)") from None
+                    raise self._error("stopped answering mid-stream (timed out)", timed_out=True) from None
                 except httpx.HTTPError as exc:
                     raise self._error(f"broke off the stream ({type(exc).__name__})") from None
                 if not line.startswith("data:"):
@@ -250,7 +259,9 @@ class ChatModel:
             except _RetryableError as error:
                 if attempt == self._retry.attempts:
                     raise self._error(
-                        f"failed after {attempt} attempts; last error: {error.reason}", error.status
+                        f"failed after {attempt} attempts; last error: {error.reason}",
+                        error.status,
+                        timed_out=error.reason == _TIMED_OUT,
                     ) from None
                 delay = error.delay if error.delay is not None else self._retry.backoff(attempt)
                 log.warning(
@@ -265,7 +276,7 @@ class ChatModel:
         try:
             response = await self._client.send(request, stream=stream)
         except httpx.TimeoutException:
-            raise _RetryableError("timed out") from None
+            raise _RetryableError(_TIMED_OUT) from None
         except httpx.TransportError as exc:
             raise _RetryableError(f"connection error ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
@@ -333,9 +344,10 @@ class ChatModel:
                 return None
         return min(max(seconds, 0.0), self._retry.max_delay)
 
-    def _error(self, detail: str, status: int | None = None) -> LLMError:
+    def _error(self, detail: str, status: int | None = None, *, timed_out: bool = False) -> LLMError:
         """An error whose message names the host and never the API key."""
-        return LLMError(self._redact(f"Chat request to {self._host} {detail}"), upstream_status=status)
+        message = self._redact(f"Chat request to {self._host} {detail}")
+        return LLMError(message, upstream_status=status, timed_out=timed_out)
 
     def _redact(self, text: str) -> str:
         """`text` without the API key, in case a server echoes it back."""

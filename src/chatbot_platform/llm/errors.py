@@ -12,6 +12,7 @@ class LLMError(AppError):
     status_code = 502
     code = "llm_unavailable"
 
-    def __init__(self, message: str, *, upstream_status: int | None = None) -> None:
+    def __init__(self, message: str, *, upstream_status: int | None = None, timed_out: bool = False) -> None:
         super().__init__(message)
         self.upstream_status = upstream_status
+        self.timed_out = timed_out

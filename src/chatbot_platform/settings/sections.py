@@ -207,6 +207,20 @@ class OpenAISettings(Section):
     )
     chat_model: str = setting("gpt-4o-mini", "OPENAI_CHAT_MODEL", "Default chat model.")
     expensive_model: str = setting("gpt-4o", "OPENAI_EXPENSIVE_MODEL", "Model for harder questions.")
+    expensive_if_over_chars: int = setting(
+        600,
+        "OPENAI_EXPENSIVE_IF_OVER_CHARS",
+        "Questions longer than this, or asking several things at once (two or more question marks), "
+        "go to OPENAI_EXPENSIVE_MODEL; 0 never uses it.",
+        ge=0,
+    )
+    timeout: float = setting(
+        30.0,
+        "OPENAI_TIMEOUT",
+        "Seconds to wait for the chat model's response and for each piece of a streamed answer.",
+        gt=0,
+        le=600,
+    )
     max_tokens_per_minute: int = setting(
         200000, "OPENAI_MAX_TOKENS_PER_MINUTE", "Token budget per minute, shared across processes.", ge=1
     )

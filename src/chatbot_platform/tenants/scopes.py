@@ -12,6 +12,8 @@ class Scope(enum.StrEnum):
     DOCUMENTS_WRITE = "documents:write"
     RETRIEVAL = "retrieval:search"
     CHAT = "chat"
+    ASSISTANTS_READ = "assistants:read"
+    ASSISTANTS_WRITE = "assistants:write"
     SCRAPER_READ = "scraper:read"
     SCRAPER_WRITE = "scraper:write"
     CONVERSATIONS_READ = "conversations:read"

@@ -1,0 +1,1 @@
+"""Usage and cost per tenant (later: questions, answer rate, feedback)."""

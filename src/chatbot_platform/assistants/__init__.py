@@ -1,0 +1,1 @@
+"""Assistant profiles: how a tenant's assistant answers (prompt, persona, sources, thresholds, model)."""
