@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot_platform.kit.db import Database
 from chatbot_platform.retrieval.schemas import Neighbor, SearchFilters, SearchResult
@@ -125,13 +126,13 @@ async def neighbors(
 
 
 async def generations(
-    database: Database, tenant_id: uuid.UUID, kb_ids: Sequence[uuid.UUID]
+    session: AsyncSession, tenant_id: uuid.UUID, kb_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
+    """Each knowledge base's generation: incremented by the database on every change of its chunks."""
     if not kb_ids:
         return {}
-    async with database.engine.connect() as conn:
-        rows = await conn.execute(_GENERATIONS, {"tenant_id": tenant_id, "kb_ids": list(kb_ids)})
-        return {row.knowledge_base_id: int(row.generation) for row in rows}
+    rows = await session.execute(_GENERATIONS, {"tenant_id": tenant_id, "kb_ids": list(kb_ids)})
+    return {row.knowledge_base_id: int(row.generation) for row in rows}
 
 
 def result(passage: Passage, score: float, around: list[Neighbor]) -> SearchResult:

@@ -48,6 +48,7 @@ class SearchScope:
     knowledge_bases: list[KnowledgeBase]
     params: RetrievalParams
     embedder: Embedder
+    generations: dict[uuid.UUID, int]
 
     @property
     def kb_ids(self) -> list[uuid.UUID]:
@@ -64,7 +65,7 @@ async def search(
     trace = Trace()
     scope = await _scope(services, tenant_id, request.knowledge_base_ids, request.mode)
     cache = services.retrieval_cache
-    key = await _cache_key(services, scope, request)
+    key = _cache_key(scope, request)
     use_cache = use_cache and services.settings.rag.cache_enabled and not request.trace
     if use_cache and (hit := await cache.get_result(key)) is not None:
         return SearchResponse.model_validate({**hit, "cached": True})
@@ -103,6 +104,7 @@ async def _scope(
         else:
             kbs = [kb] if (kb := await repo.get_default()) else []
         embedder = services.embedder_for(tenant.embedding_model)
+        generations = await passages.generations(session, tenant_id, [kb.id for kb in kbs])
     if len(kbs) > 1 and not multi:
         raise MultiKnowledgeBaseDisabled()
     if not kbs:
@@ -111,14 +113,13 @@ async def _scope(
     if len(kbs) == 1:
         layers.append(kbs[0].settings)
     params = resolve(services.settings.rag, [kb.language for kb in kbs], *layers).for_mode(mode)
-    return SearchScope(tenant, kbs, params, embedder)
+    return SearchScope(tenant, kbs, params, embedder, generations)
 
 
-async def _cache_key(services: Services, scope: SearchScope, request: SearchRequest) -> str:
-    generations = await passages.generations(services.database, scope.tenant.id, scope.kb_ids)
+def _cache_key(scope: SearchScope, request: SearchRequest) -> str:
     return digest(
         str(scope.tenant.id),
-        sorted((str(k), g) for k, g in generations.items()),
+        sorted((str(k), g) for k, g in scope.generations.items()),
         scope.embedder.model,
         scope.params.cache_fingerprint(),
         request.model_dump(mode="json", exclude={"trace"}),
