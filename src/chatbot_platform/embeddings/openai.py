@@ -10,7 +10,6 @@ import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -18,7 +17,7 @@ import numpy as np
 from pydantic import SecretStr
 
 from chatbot_platform.embeddings.base import EmbeddingError
-from chatbot_platform.kit.clock import utcnow
+from chatbot_platform.kit import upstream
 from chatbot_platform.kit.ratelimit import Limits, RateBudget, acquire, shared_budget
 
 if TYPE_CHECKING:
@@ -222,28 +221,10 @@ class OpenAIEmbedder:
             raise self._error("answered with invalid JSON") from None
 
     def _describe(self, response: httpx.Response) -> str:
-        """`HTTP <status>` plus the server's own error message, shortened."""
-        try:
-            message = str(response.json()["error"]["message"])
-        except (ValueError, KeyError, TypeError):
-            message = response.text
-        message = self._redact(" ".join(message.split())[:200])
-        return f"HTTP {response.status_code}" + (f": {message}" if message else "")
+        return upstream.describe(response, self._secret)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
-        """The wait the server asked for (`retry-after-ms` or `Retry-After`), capped at max_delay."""
-        if (millis := _as_float(response.headers.get("retry-after-ms"))) is not None:
-            return min(max(millis / 1000, 0.0), self._retry.max_delay)
-        value = response.headers.get("retry-after")
-        if value is None:
-            return None
-        seconds = _as_float(value)
-        if seconds is None:
-            try:
-                seconds = (parsedate_to_datetime(value) - utcnow()).total_seconds()
-            except (TypeError, ValueError):
-                return None
-        return min(max(seconds, 0.0), self._retry.max_delay)
+        return upstream.retry_after(response, self._retry.max_delay)
 
     def _vectors(self, body: Any, expected: int) -> list[list[float]]:
         """The vectors in input order, after checking their count and dimension."""
@@ -277,8 +258,7 @@ class OpenAIEmbedder:
         return EmbeddingError(self._redact(f"Embedding request to {self._host} {detail}"))
 
     def _redact(self, text: str) -> str:
-        """`text` without the API key, in case a server echoes it back."""
-        return text.replace(self._secret, "***") if self._secret else text
+        return upstream.redact(text, self._secret)
 
 
 def _decode_embedding(value: Any) -> list[float]:
@@ -286,12 +266,3 @@ def _decode_embedding(value: Any) -> list[float]:
     if isinstance(value, str):
         return np.frombuffer(base64.b64decode(value), dtype="<f4").astype(np.float64).tolist()  # type: ignore[no-any-return]
     return [float(x) for x in value]
-
-
-def _as_float(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None

@@ -13,14 +13,13 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import SecretStr
 
 from chatbot_platform.embeddings.openai import DEFAULT_BASE_URL, RetryPolicy, estimate_tokens, openai_budget
-from chatbot_platform.kit.clock import utcnow
+from chatbot_platform.kit import upstream
 from chatbot_platform.kit.ratelimit import RateBudget, acquire
 from chatbot_platform.llm.errors import LLMError
 
@@ -318,31 +317,10 @@ class ChatModel:
         return Delta(text=text, finish_reason=finish_reason, usage=usage)
 
     def _describe(self, response: httpx.Response) -> str:
-        """`HTTP <status>` plus the server's own error message, shortened."""
-        try:
-            message = str(response.json()["error"]["message"])
-        except (ValueError, KeyError, TypeError, httpx.ResponseNotRead):
-            try:
-                message = response.text
-            except httpx.ResponseNotRead:
-                message = ""
-        message = self._redact(" ".join(message.split())[:200])
-        return f"HTTP {response.status_code}" + (f": {message}" if message else "")
+        return upstream.describe(response, self._secret)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
-        """The wait the server asked for (`retry-after-ms` or `Retry-After`), capped at max_delay."""
-        if (millis := _as_float(response.headers.get("retry-after-ms"))) is not None:
-            return min(max(millis / 1000, 0.0), self._retry.max_delay)
-        value = response.headers.get("retry-after")
-        if value is None:
-            return None
-        seconds = _as_float(value)
-        if seconds is None:
-            try:
-                seconds = (parsedate_to_datetime(value) - utcnow()).total_seconds()
-            except (TypeError, ValueError):
-                return None
-        return min(max(seconds, 0.0), self._retry.max_delay)
+        return upstream.retry_after(response, self._retry.max_delay)
 
     def _error(self, detail: str, status: int | None = None, *, timed_out: bool = False) -> LLMError:
         """An error whose message names the host and never the API key."""
@@ -350,8 +328,7 @@ class ChatModel:
         return LLMError(message, upstream_status=status, timed_out=timed_out)
 
     def _redact(self, text: str) -> str:
-        """`text` without the API key, in case a server echoes it back."""
-        return text.replace(self._secret, "***") if self._secret else text
+        return upstream.redact(text, self._secret)
 
 
 def _usage(value: Any) -> Usage | None:
@@ -360,13 +337,4 @@ def _usage(value: Any) -> Usage | None:
     try:
         return Usage(int(value.get("prompt_tokens") or 0), int(value.get("completion_tokens") or 0))
     except (TypeError, ValueError):
-        return None
-
-
-def _as_float(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
         return None
