@@ -213,3 +213,22 @@ async def test_search_before_any_vector_returns_nothing(store: VectorStore, corp
 
     assert hits == []
     assert await store.chunk_ids(scope.tenant_id) == set()
+
+
+async def test_vectors_returns_the_stored_vectors_of_the_tenants_chunks_only(
+    store: VectorStore, corpus: Corpus
+) -> None:
+    a = await corpus.scope()
+    b = await corpus.scope()
+    mine = await corpus.records(a, unit_vectors(4, DIM, seed=5))
+    theirs = await corpus.records(b, unit_vectors(2, DIM, seed=6))
+    await store.upsert(mine + theirs, model=MODEL)
+    wanted = [r.chunk_id for r in mine[:3]] + [theirs[0].chunk_id, uuid.uuid4()]
+
+    found = await store.vectors(a.tenant_id, wanted, model=MODEL)
+
+    assert set(found) == {r.chunk_id for r in mine[:3]}
+    for record in mine[:3]:
+        assert found[record.chunk_id] == pytest.approx(record.vector, abs=1e-6)
+    assert await store.vectors(a.tenant_id, wanted, model="another-model") == {}
+    assert await store.vectors(a.tenant_id, [], model=MODEL) == {}
