@@ -62,7 +62,7 @@ def ingest(
     if not files:
         raise fail("no files to ingest", 2)
     outcomes = run_async(_ingest(files, kb_id))
-    _print_summary(outcomes)
+    print_summary(outcomes)
     if any(o.status == DocumentStatus.FAILED for o in outcomes):
         raise typer.Exit(1)
 
@@ -82,7 +82,7 @@ async def _ingest(files: list[tuple[Path, str]], kb_id: uuid.UUID) -> list[Outco
         outcomes = [
             await _submit(services, tenant_id, kb_id, file, external_id) for file, external_id in files
         ]
-        await _follow(services, tenant_id, outcomes)
+        await follow(services, tenant_id, outcomes)
         return outcomes
     finally:
         await services.close()
@@ -113,7 +113,8 @@ async def _submit(
     return outcome
 
 
-async def _follow(services: Services, tenant_id: uuid.UUID, outcomes: list[Outcome]) -> None:
+async def follow(services: Services, tenant_id: uuid.UUID, outcomes: list[Outcome]) -> None:
+    """Wait, with a progress bar, until every submitted document is indexed or failed."""
     waiting = {
         o.document_id: o for o in outcomes if o.document_id and o.status not in ("unchanged", *TERMINAL)
     }
@@ -131,7 +132,7 @@ async def _follow(services: Services, tenant_id: uuid.UUID, outcomes: list[Outco
                     progress.advance(bar)
 
 
-def _print_summary(outcomes: list[Outcome]) -> None:
+def print_summary(outcomes: list[Outcome]) -> None:
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[str(outcome.status)] = counts.get(str(outcome.status), 0) + 1

@@ -13,10 +13,11 @@ from rich.table import Table
 
 from chatbot_platform.ingestion import pipeline
 from chatbot_platform.ingestion import service as ingestion
-from chatbot_platform.ingestion.repository import DocumentRepo
+from chatbot_platform.ingestion.commands import Outcome, follow, print_summary
 from chatbot_platform.kit.cli import fail, out, run_async, settings_or_exit
+from chatbot_platform.kit.errors import AppError
 from chatbot_platform.kit.repository import owner_of
-from chatbot_platform.models import Document, DocumentSource, DocumentStatus, KnowledgeBase
+from chatbot_platform.models import DocumentSource, DocumentStatus, KnowledgeBase
 from chatbot_platform.retrieval import evaluation
 from chatbot_platform.retrieval.schemas import SearchRequest
 from chatbot_platform.retrieval.search import search
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
 MODES = ("hybrid", "fulltext", "vector")
 BATCH = 200
-POLL_SECONDS = 1.0
 
 
 def eval_command(
@@ -91,37 +91,37 @@ async def _eval(
 
 
 async def _ingest_corpus(services: Services, tenant_id: uuid.UUID, kb_id: uuid.UUID, corpus: Path) -> None:
+    """Submit the corpus as text documents (external id = `_id`) in batches, then wait like `cbp ingest`."""
     lines = (await asyncio.to_thread(corpus.read_text, encoding="utf-8")).splitlines()
     rows = [json.loads(line) for line in lines if line.strip()]
-    waiting: set[uuid.UUID] = set()
+    outcomes: list[Outcome] = []
     for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
         items = [
             ingestion.NewDocument(
                 knowledge_base_id=kb_id,
                 title=str(row.get("title") or row["_id"]),
                 external_id=str(row["_id"]),
-                content=ingestion.Content(
-                    source=DocumentSource.API_TEXT,
-                    filename=ingestion.TEXT_FILENAME,
-                    data=str(row["text"]).encode(),
-                ),
+                content=_text(str(row["text"])),
             )
-            for row in rows[start : start + BATCH]
+            for row in batch
         ]
         async with services.database.transaction() as session:
             accepted = await ingestion.accept_many(session, services.files, tenant_id, items)
             fresh = [a.document for a in accepted if isinstance(a, ingestion.Accepted) and not a.unchanged]
             if fresh:
-                pipeline.enqueue(
-                    session, pipeline.PROCESS_TASK, tenant_id, [(d.id, d.version) for d in fresh]
-                )
-        waiting |= {d.id for d in fresh}
-    out.print(f"ingesting {len(rows)} documents ({len(waiting)} new or changed)")
-    while waiting:
-        await asyncio.sleep(POLL_SECONDS)
-        async with services.database.transaction() as session:
-            documents = await DocumentRepo(session, tenant_id).list(Document.id.in_(list(waiting)))
-        waiting -= {d.id for d in documents if d.status in (DocumentStatus.INDEXED, DocumentStatus.FAILED)}
+                queued = [(d.id, d.version) for d in fresh]
+                pipeline.enqueue(session, pipeline.PROCESS_TASK, tenant_id, queued)
+        outcomes += [_outcome(row, result) for row, result in zip(batch, accepted, strict=True)]
+    await follow(services, tenant_id, outcomes)
+    print_summary(outcomes)
+
+
+def _outcome(row: dict[str, object], result: ingestion.Accepted | AppError) -> Outcome:
+    if isinstance(result, AppError):
+        return Outcome(name=str(row["_id"]), status=DocumentStatus.FAILED, error=result.message)
+    status = "unchanged" if result.unchanged else result.document.status
+    return Outcome(name=str(row["_id"]), document_id=result.document.id, status=status)
 
 
 def _text(value: str) -> ingestion.Content:
