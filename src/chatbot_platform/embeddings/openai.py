@@ -99,7 +99,7 @@ class OpenAIEmbedder:
         self._max_inputs, self._max_chars = max_inputs, max_chars
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=timeout)
-        self._headers = self._build_headers(organization, project)
+        self._headers = upstream.auth_headers(self._secret, organization, project)
 
     @classmethod
     def from_settings(
@@ -145,16 +145,6 @@ class OpenAIEmbedder:
         """Close the HTTP client if this embedder created it."""
         if self._owns_client:
             await self._client.aclose()
-
-    def _build_headers(self, organization: str | None, project: str | None) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        if self._secret:
-            headers["Authorization"] = f"Bearer {self._secret}"
-        if organization:
-            headers["OpenAI-Organization"] = organization
-        if project:
-            headers["OpenAI-Project"] = project
-        return headers
 
     def _batches(self, texts: Sequence[str]) -> Iterator[list[str]]:
         """Consecutive batches within the input and character limits (a lone long input goes alone)."""

@@ -10,6 +10,18 @@ import httpx
 from chatbot_platform.kit.clock import utcnow
 
 
+def auth_headers(secret: str | None, organization: str | None, project: str | None) -> dict[str, str]:
+    """The bearer key and OpenAI's organization/project headers, those that are set."""
+    headers: dict[str, str] = {}
+    if secret:
+        headers["Authorization"] = f"Bearer {secret}"
+    if organization:
+        headers["OpenAI-Organization"] = organization
+    if project:
+        headers["OpenAI-Project"] = project
+    return headers
+
+
 def as_float(value: str | None) -> float | None:
     if value is None:
         return None

@@ -124,13 +124,7 @@ class ChatModel:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=100),
         )
-        self._headers: dict[str, str] = {}
-        if self._secret:
-            self._headers["Authorization"] = f"Bearer {self._secret}"
-        if organization:
-            self._headers["OpenAI-Organization"] = organization
-        if project:
-            self._headers["OpenAI-Project"] = project
+        self._headers = upstream.auth_headers(self._secret, organization, project)
 
     @classmethod
     def from_settings(
