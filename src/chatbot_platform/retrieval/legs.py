@@ -13,7 +13,7 @@ from chatbot_platform.embeddings.base import Embedder
 from chatbot_platform.retrieval.keyword import bm25_search
 from chatbot_platform.retrieval.params import RetrievalParams
 from chatbot_platform.retrieval.rewrite import expand_synonyms
-from chatbot_platform.retrieval.trace import Trace, candidates
+from chatbot_platform.retrieval.trace import Trace
 
 if TYPE_CHECKING:
     from chatbot_platform.runtime import Services
@@ -56,16 +56,14 @@ class Candidates:
 
 async def run_legs(services: Services, scope: LegScope, texts: Sequence[str], trace: Trace) -> Candidates:
     """Both legs for every text at once; the first text is the user's (its vector is kept)."""
-    vector_runs = [_vector_leg(services, scope, text, trace, n) for n, text in enumerate(texts)]
-    keyword_runs = [_keyword_leg(services, scope, text, trace, n) for n, text in enumerate(texts)]
-    results = await asyncio.gather(*vector_runs, *keyword_runs)
-    vectors = results[: len(texts)]
-    found = Candidates(
-        vector=[scores for _, scores in vectors if scores is not None],  # type: ignore[misc]
-        keyword=[r for r in results[len(texts) :] if isinstance(r, dict)],
+    vector_runs = asyncio.gather(*(_vector_leg(services, scope, t, trace, n) for n, t in enumerate(texts)))
+    keyword_runs = asyncio.gather(*(_keyword_leg(services, scope, t, trace, n) for n, t in enumerate(texts)))
+    vectors, keywords = await asyncio.gather(vector_runs, keyword_runs)
+    return Candidates(
+        vector=[scores for _, scores in vectors if scores is not None],
+        keyword=[scores for scores in keywords if scores is not None],
+        query_vector=vectors[0][0] if vectors else None,
     )
-    found.query_vector = vectors[0][0] if vectors and isinstance(vectors[0], tuple) else None
-    return found
 
 
 def _label(stage: str, n: int) -> str:
@@ -91,7 +89,7 @@ async def _vector_leg(
             top_k=scope.params.vector_top_k,
         )
         scores = {hit.chunk_id: hit.score for hit in hits}
-        stage.update(top_k=scope.params.vector_top_k, candidates=candidates(scores))
+        stage.update(top_k=scope.params.vector_top_k, candidates=trace.candidates(scores))
     return query_vector, scores
 
 
@@ -121,7 +119,6 @@ async def _keyword_leg(
                 conn, scope.tenant_id, scope.kb_ids, keyword_query, top_k=scope.params.bm25_top_k
             )
         scores = {hit.chunk_id: hit.score for hit in hits}
-        stage.update(
-            query=keyword_query, top_k=scope.params.bm25_top_k, ranking="bm25", candidates=candidates(scores)
-        )
+        listed = trace.candidates(scores)
+        stage.update(query=keyword_query, top_k=scope.params.bm25_top_k, ranking="bm25", candidates=listed)
     return scores

@@ -25,7 +25,7 @@ from chatbot_platform.retrieval.legs import Candidates, LegScope, run_legs
 from chatbot_platform.retrieval.params import RetrievalParams, resolve
 from chatbot_platform.retrieval.rewrite import expand_synonyms
 from chatbot_platform.retrieval.schemas import SearchRequest, SearchResponse, SearchResult
-from chatbot_platform.retrieval.trace import Trace, candidates
+from chatbot_platform.retrieval.trace import Trace
 from chatbot_platform.tenants import service as tenants
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ async def search(
     services: Services, tenant_id: uuid.UUID, request: SearchRequest, *, use_cache: bool = True
 ) -> SearchResponse:
     """Run the whole pipeline for one request of one tenant."""
-    trace = Trace()
+    trace = Trace(detailed=request.trace)
     scope = await _scope(services, tenant_id, request.knowledge_base_ids, request.mode)
     cache = services.retrieval_cache
     key = _cache_key(scope, request)
@@ -141,7 +141,7 @@ async def _rank(
     with trace.stage("fused") as stage:
         fused = ranking.weighted_rrf(found.weighted_rankings(params), params.rrf_k)
         weights = {"vector": params.vector_weight, "fulltext": params.keyword_weight}
-        stage.update(rrf_k=params.rrf_k, weights=weights, candidates=candidates(fused))
+        stage.update(rrf_k=params.rrf_k, weights=weights, candidates=trace.candidates(fused))
     pool = list(fused)[: max(params.mmr_take, request.top_k)]
     with trace.stage("filtered") as stage:
         details = await passages.details(services.database, scope.tenant.id, pool, request.filters)
@@ -189,11 +189,11 @@ async def _rerank(
                 list(relevance), similarity, found.keyword_scores(), params.rerank_vector_share
             )
             share = params.rerank_vector_share
-            stage.update(reranker="embedding", vector_share=share, candidates=candidates(relevance))
+            stage.update(reranker="embedding", vector_share=share, candidates=trace.candidates(relevance))
     llm = services.chat_model
     if params.reranker_driver == "llm" and llm is not None:
         with trace.stage("reranked_llm") as stage:
             texts = {c: details[c].text for c in relevance}
             relevance = await expansion.llm_rerank(llm, query, relevance, texts)
-            stage.update(reranker="llm", candidates=candidates(relevance))
+            stage.update(reranker="llm", candidates=trace.candidates(relevance))
     return relevance

@@ -12,7 +12,11 @@ TRACE_CANDIDATES = 50  # per stage: enough to see why a passage won or lost
 
 
 class Trace:
-    def __init__(self) -> None:
+    """Stages are always timed; their candidates are listed only when the caller asked for a trace
+    (`detailed`), so an ordinary search does not build lists it would throw away."""
+
+    def __init__(self, *, detailed: bool = True) -> None:
+        self.detailed = detailed
         self.stages: list[dict[str, Any]] = []
         self._started = time.perf_counter()
 
@@ -26,6 +30,9 @@ class Trace:
         finally:
             record["ms"] = round((time.perf_counter() - started) * 1000, 2)
             self.stages.append(record)
+
+    def candidates(self, scores: Mapping[uuid.UUID, float]) -> list[dict[str, Any]]:
+        return candidates(scores) if self.detailed else []
 
     def total_ms(self) -> float:
         return round((time.perf_counter() - self._started) * 1000, 2)
