@@ -91,7 +91,9 @@ def platform_server(extra_env: dict[str, str], storage: str | None = None) -> It
     env |= {k: v for k, v in os.environ.items() if k.startswith(("QUEUE_", "RAG_"))} | extra_env
     cli = [sys.executable, "-m", "chatbot_platform.cli"]
     subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
-    server = subprocess.Popen([*cli, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log_path = os.environ.get("BENCH_SERVER_LOG")  # keep the server's log (errors only) for a post-mortem
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    server = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=log)
     worker = None
     if env.get("QUEUE_WORKERS_IN_PROCESS", "").lower() == "false":
         worker = subprocess.Popen(

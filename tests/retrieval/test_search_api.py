@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
@@ -176,3 +177,31 @@ async def test_multi_knowledge_base_search_can_be_disabled(single_kb_client: htt
     assert response.status_code == 400
     assert "MULTI_KB_SEARCH_ENABLED" in response.json()["error"]["message"]
     assert (await search(client, tenant, "x"))["results"] == []
+
+
+@pytest.fixture
+async def unthrottled_client(tmp_path: Path, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(make_settings(tmp_path / "storage", database_url, THROTTLE_API_REQUESTS="1000000"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=120) as http:
+            yield http
+
+
+async def test_more_concurrent_searches_than_database_connections_all_answer(
+    unthrottled_client: httpx.AsyncClient,
+) -> None:
+    """Each search takes a connection per leg; a request that also held its authentication's
+    connection meanwhile starved the pool (30 connections) at 50 concurrent searches: 500s."""
+    client = unthrottled_client
+    tenant = await make_tenant(client, default_language="it")
+    await index_corpus(client, tenant, ITALIAN)
+    questions = [f"quanto costa la carta d'identità? ({n})" for n in range(60)]
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v1/retrieval/search", json={"query": q}, headers=tenant.headers)
+            for q in questions
+        )
+    )
+    assert [r.status_code for r in responses] == [200] * len(questions)
+    assert all(r.json()["results"][0]["external_id"] == "anagrafe" for r in responses)

@@ -52,6 +52,9 @@ def connect_args(settings: Settings, url: URL) -> dict[str, Any]:
 JobSink = Callable[[list[PendingJob]], Awaitable[None]]
 
 
+POOL_TIMEOUT_SECONDS = 10  # then 503 "busy", rather than a client waiting half a minute
+
+
 @dataclass
 class Database:
     """One engine and session factory; owns the embedded server when it started one."""
@@ -73,6 +76,7 @@ class Database:
             resolved,
             pool_size=10,
             max_overflow=20,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
             pool_pre_ping=True,
             connect_args=connect_args(settings, resolved),
         )

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -151,6 +152,12 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     return _render(request, info, {"Retry-After": "5"})
 
 
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    log.error("no database connection free in time", exc_info=exc)
+    info = ErrorInfo(503, "service_unavailable", "The platform is busy; retry shortly.")
+    return _render(request, info, {"Retry-After": "2"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     return _render(request, ErrorInfo(500, "internal_error", "Internal server error."))
@@ -162,6 +169,7 @@ def install_error_handlers(app: FastAPI) -> None:
         RequestValidationError: _validation_error,
         StarletteHTTPException: _http_error,
         OperationalError: _database_unavailable,
+        PoolTimeout: _pool_exhausted,
         DBAPIError: _unexpected,
     }
     for exc_class, handler in handlers.items():

@@ -64,6 +64,10 @@ async def require_api_key(
     if api_key is None:
         raise Unauthorized("Invalid or revoked API key.")
     tenant_id_var.set(str(api_key.tenant_id))
+    # Hand the connection back now: the endpoint may work for seconds (search, a model answering)
+    # with its own short transactions, and a request that held this one while waiting for another
+    # could starve the pool under load. The session checks out a connection again if used.
+    await session.commit()
     return ApiKeyContext(
         tenant_id=api_key.tenant_id,
         key_id=api_key.id,
