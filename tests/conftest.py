@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from chatbot_platform.app import create_app
 from chatbot_platform.settings import IGNORED_KEYS, Settings
 from chatbot_platform.settings import all_keys as all_setting_keys
-from tests.fixtures.database import ADMIN_TOKEN, DatabaseCluster, make_settings
 from tests.fixtures.browser import browser, browser_context, page
+from tests.fixtures.database import ADMIN_TOKEN, DatabaseCluster, make_settings
 from tests.fixtures.openai_fixture import fake_openai
 
 __all__ = ["browser", "browser_context", "fake_openai", "page"]

@@ -112,6 +112,17 @@ def test_environment_variables_override_the_env_file(tmp_path: Path, monkeypatch
     assert (settings.rag.chunk_max_chars, settings.app.locale) == (3000, "en")
 
 
+def test_a_setting_is_read_only_from_its_documented_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HOST, PORT and PATH are the web server's (or the shell's), not the mail, Redis or cookie ones."""
+    monkeypatch.setenv("HOST", "10.9.8.7")
+    monkeypatch.setenv("PORT", "2525")
+    settings = load_settings(env_file=None)
+    assert (settings.app.host, settings.app.port) == ("10.9.8.7", 2525)
+    assert (settings.mail.host, settings.mail.port) == ("127.0.0.1", 587)
+    assert settings.redis.host is None
+    assert settings.session.path == "/"
+
+
 def test_defaults_are_the_seed_production_values() -> None:
     settings = load_settings(env_file=None)
     rag = settings.rag

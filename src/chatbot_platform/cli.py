@@ -14,10 +14,13 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot_platform import __version__
+from chatbot_platform.admin.commands import admin_app
 from chatbot_platform.ingestion.commands import ingest, kb_app
 from chatbot_platform.kit.cli import fail, out, run_async, settings_or_exit, validation_message, with_session
-from chatbot_platform.ops.commands import queue_app, worker
+from chatbot_platform.ops.commands import backup_app, cache_app, down, queue_app, restore, up, worker
 from chatbot_platform.retrieval.commands import eval_command
+from chatbot_platform.scheduler.commands import scheduler
+from chatbot_platform.scraper.commands import scrape_app
 from chatbot_platform.tenants.scopes import Scope
 
 ResultT = TypeVar("ResultT")
@@ -34,7 +37,15 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(key_app, name="key")
 app.add_typer(queue_app, name="queue")
+app.add_typer(cache_app, name="cache")
+app.add_typer(backup_app, name="backup")
+app.command()(down)
+app.command()(up)
+app.command()(restore)
 app.add_typer(kb_app, name="kb")
+app.add_typer(admin_app, name="admin")
+app.add_typer(scrape_app, name="scrape")
+app.command()(scheduler)
 app.command()(worker)
 app.command()(ingest)
 app.command("eval")(eval_command)
@@ -51,15 +62,16 @@ def serve(
     """Start the web server (the embedded PostgreSQL too, when no database is configured)."""
     import uvicorn
 
-    from chatbot_platform.kit.logging import configure_logging
+    from chatbot_platform.ops.observability import prepare_multiprocess_metrics
 
     settings = settings_or_exit()
-    configure_logging(settings.logging.level)
+    port = port or settings.app.port
+    prepare_multiprocess_metrics(settings, workers, port)
     uvicorn.run(
-        "chatbot_platform.app:create_app",
+        "chatbot_platform.ops.observability:served_app",
         factory=True,
         host=host or settings.app.host,
-        port=port or settings.app.port,
+        port=port,
         workers=workers,
         log_config=None,
         proxy_headers=True,
@@ -134,6 +146,11 @@ def about() -> None:
         "Vector store": settings.rag.vector_driver,
         "Chat model": settings.openai.chat_model if settings.openai.api_key else "none (extractive answers)",
         "Files": settings.storage.disk,
+        "Backups": f"s3://{settings.backup.s3_bucket}/backups/"
+        if settings.backup.s3_bucket
+        else str(settings.app.storage_path / "backups"),
+        "Maintenance state": settings.app.maintenance_driver,
+        "Metrics": "/metrics" if settings.features.metrics_enabled else "disabled",
         "Data folder": str(settings.app.storage_path.resolve()),
     }
     table = Table("", "", show_header=False, title="ChatbotPlatform")

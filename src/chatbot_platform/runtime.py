@@ -11,6 +11,8 @@ from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from saq.job import Job
 
 from chatbot_platform.embeddings.base import Embedder, EmbeddingModelUnavailable
@@ -19,7 +21,7 @@ from chatbot_platform.kit import jobs
 from chatbot_platform.kit.db import Database
 from chatbot_platform.kit.errors import DatabaseUnavailable
 from chatbot_platform.kit.jobs import JobContext, JobQueues, TaskSpec, Worker
-from chatbot_platform.kit.storage import FileStore, LocalFileStore
+from chatbot_platform.kit.storage import FileStore, build_file_store
 from chatbot_platform.kit.throttle import LocalThrottle, Throttle, build_throttle
 from chatbot_platform.llm import ChatModel, build_chat_model
 from chatbot_platform.retrieval.cache import RetrievalCache
@@ -29,13 +31,17 @@ from chatbot_platform.settings import Settings
 
 log = logging.getLogger(__name__)
 QUEUE_CONNECT_TIMEOUT = 5.0
+REDIS_CONNECT_TIMEOUT = 2.0
+REDIS_SOCKET_TIMEOUT = 5.0
 QUEUE_RECONNECT_SECONDS = 5.0
 MAINTENANCE_SECONDS = 60.0
 
 
 def load_tasks() -> None:
     """Import every feature's tasks so that they register on their queues."""
-    import chatbot_platform.ingestion.tasks  # noqa: F401
+    import chatbot_platform.desk.tasks
+    import chatbot_platform.ingestion.tasks
+    import chatbot_platform.scraper.tasks  # noqa: F401
 
 
 @dataclass
@@ -66,7 +72,7 @@ class Services:
         services = cls(
             settings=settings,
             database=database,
-            files=LocalFileStore(settings.app.storage_path / "files"),
+            files=build_file_store(settings),
             queues=queues,
             vector_store=build_vector_store(settings, database),
             embedder=build_embedder(settings, redis=redis),
@@ -185,9 +191,15 @@ def _redis_client(settings: Settings) -> Redis | None:
     redis = settings.redis
     if not redis.enabled:
         return None
+    # redis-py's default retries a refused connection 3 times with backoff up to seconds: during a
+    # Redis outage every cache or throttle call would stall a request that long before falling back
+    # to this process's own. One quick retry, and timeouts, keep an outage a matter of milliseconds.
     return Redis(
         host=redis.host or "127.0.0.1",
         port=redis.port,
         db=redis.database,
         password=redis.password.get_secret_value() if redis.password else None,
+        retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=1),
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+        socket_timeout=REDIS_SOCKET_TIMEOUT,
     )

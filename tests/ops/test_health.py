@@ -72,3 +72,49 @@ async def test_api_calls_fail_cleanly_with_503_when_the_database_is_unreachable(
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "service_unavailable"
     assert "Retry-After" in response.headers
+
+
+async def test_health_probes_storage_queue_and_vector_store(client: httpx.AsyncClient) -> None:
+    checks = (await client.get("/health")).json()["checks"]
+    assert set(checks) == {"database", "storage", "queue", "vector_store"}  # no Redis configured
+    assert checks["storage"] == {"ok": True, "latency_ms": checks["storage"]["latency_ms"], "disk": "local"}
+    queue = checks["queue"]
+    assert queue["ok"] is True
+    assert queue["connection"] == "database"
+    assert set(queue["workers"]) == {"default", "ingestion", "embeddings", "scraping"}
+    assert queue["workers"]["ingestion"] >= 1  # the in-process workers announce themselves
+    assert checks["vector_store"]["ok"] is True
+    assert checks["vector_store"]["driver"] == "pgvector"
+
+
+async def test_health_checks_redis_when_configured(tmp_path: Path, database_url: str) -> None:
+    async for client in _client_for({"REDIS_HOST": "127.0.0.1"}, tmp_path, database_url):
+        body = (await client.get("/health")).json()
+        assert body["checks"]["redis"]["ok"] is True, body
+        assert body["status"] == "healthy"
+
+
+async def test_health_is_503_when_storage_cannot_be_written(tmp_path: Path, database_url: str) -> None:
+    dead_s3 = {
+        "FILESYSTEM_DISK": "s3",
+        "AWS_BUCKET": "files",
+        "AWS_ENDPOINT": f"http://127.0.0.1:{_closed_port()}",
+        "AWS_USE_PATH_STYLE_ENDPOINT": "true",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "y",
+    }
+    async for client in _client_for(dead_s3, tmp_path, database_url):
+        response = await client.get("/health")
+        assert response.status_code == 503
+        storage = response.json()["checks"]["storage"]
+        assert storage["ok"] is False
+        assert storage["error"]
+        assert response.json()["checks"]["database"]["ok"] is True
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

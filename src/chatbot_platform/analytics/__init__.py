@@ -1,1 +1,1 @@
-"""Usage and cost per tenant (later: questions, answer rate, feedback)."""
+"""Usage and cost per tenant, and the dashboard (questions, answer rate, handoffs, feedback)."""

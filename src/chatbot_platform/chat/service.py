@@ -56,6 +56,7 @@ from chatbot_platform.conversations.schemas import Exchange
 from chatbot_platform.embeddings.openai import estimate_tokens
 from chatbot_platform.kit.context import request_id_var
 from chatbot_platform.llm import ChatModel, LLMError
+from chatbot_platform.ops import metrics
 from chatbot_platform.retrieval import search as retrieval
 from chatbot_platform.retrieval.schemas import HistoryMessage, SearchRequest, SearchResponse
 from chatbot_platform.tenants import service as tenants
@@ -390,6 +391,14 @@ async def record(
             "latency_ms": latency_ms,
             "first_token_ms": first_token_ms,
         },
+    )
+    metrics.record_chat_completion(
+        question.tenant_id,
+        model=answer.model,
+        outcome=answer.retrieval.outcome.value,
+        seconds=latency_ms / 1000,
+        prompt_tokens=answer.usage.prompt_tokens,
+        completion_tokens=answer.usage.completion_tokens,
     )
     store = question.conversation_id is not None and services.settings.features.conversation_history_enabled
     if answer.model is None and not store:

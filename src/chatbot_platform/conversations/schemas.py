@@ -50,3 +50,13 @@ class Conversation(BaseModel):
 
 class ConversationDetail(Conversation):
     messages: list[Message]
+
+
+class Erasure(BaseModel):
+    """What was deleted."""
+
+    conversations: int
+    messages: int
+    feedback: int
+    events: int
+    submissions: int

@@ -114,3 +114,61 @@ async def _get_or_create(
         if raced is None:
             raise
         return raced
+
+
+async def get_or_create(
+    session: AsyncSession, tenant_id: uuid.UUID, external_id: str, *, end_user: str | None, channel: str
+) -> Conversation:
+    """The conversation named `external_id`, created (empty) when it does not exist yet."""
+    return await _get_or_create(session, tenant_id, external_id, end_user, None, channel)
+
+
+async def append_message(
+    session: AsyncSession, tenant_id: uuid.UUID, conversation: Conversation, role: str, content: str
+) -> ConversationMessage:
+    """One message outside a question/answer pair: an operator's reply (role `operator`), a visitor's
+    message to an operator (`user`), or a notice shown to the visitor (`notice`; never `system`, which
+    the chat service would read as instructions)."""
+    message = ConversationMessage(
+        conversation_id=conversation.id, role=role, content=content, citations=[], created_at=utcnow()
+    )
+    await MessageRepo(session, tenant_id).add(message)
+    conversation.message_count += 1
+    conversation.last_message_at = message.created_at
+    await ConversationRepo(session, tenant_id).save(conversation)
+    return message
+
+
+async def get_or_raise(
+    session: AsyncSession, tenant_id: uuid.UUID, conversation_id: uuid.UUID
+) -> Conversation:
+    """By the stored id (not the client's)."""
+    conversation = await ConversationRepo(session, tenant_id).get(conversation_id)
+    if conversation is None:
+        raise ConversationNotFound()
+    return conversation
+
+
+async def external_ids(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: set[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The client ids of these stored conversations."""
+    if not ids:
+        return {}
+    rows = await ConversationRepo(session, tenant_id).values(
+        Conversation.id, Conversation.external_id, where=[Conversation.id.in_(ids)]
+    )
+    return {row.id: row.external_id for row in rows}
+
+
+async def recent_outcomes(
+    session: AsyncSession, tenant_id: uuid.UUID, conversation: Conversation, limit: int
+) -> list[str | None]:
+    """The outcomes of the conversation's last `limit` answers, newest first."""
+    rows = await MessageRepo(session, tenant_id).list(
+        ConversationMessage.conversation_id == conversation.id,
+        ConversationMessage.role == "assistant",
+        order_by=[ConversationMessage.created_at.desc()],
+        limit=limit,
+    )
+    return [row.outcome for row in rows]

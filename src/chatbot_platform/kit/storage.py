@@ -1,4 +1,4 @@
-"""Stored files (uploads): a local folder by default; S3-compatible storage is a later driver."""
+"""Stored files (uploads): a local folder by default, S3-compatible storage with FILESYSTEM_DISK=s3."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from chatbot_platform.settings import Settings
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,1000}$")
 
@@ -24,6 +27,8 @@ class FileStore(Protocol):
     async def exists(self, key: str) -> bool: ...
 
     async def list_dirs(self, prefix: str) -> list[str]: ...
+
+    async def list_keys(self, prefix: str = "") -> list[str]: ...
 
 
 class LocalFileStore:
@@ -61,6 +66,19 @@ class LocalFileStore:
         path = self._path(prefix.rstrip("/"))
         return sorted(child.name for child in path.iterdir() if child.is_dir()) if path.is_dir() else []
 
+    async def list_keys(self, prefix: str = "") -> list[str]:
+        """Every stored key under `prefix` (all of them for ""), sorted."""
+        base = self._path(prefix.rstrip("/")) if prefix else self.root
+        if base.is_file():
+            return [prefix]
+        if not base.is_dir():
+            return []
+        return sorted(
+            str(p.relative_to(self.root))
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.endswith(".part")
+        )
+
     async def delete_prefix(self, prefix: str) -> None:
         path = self._path(prefix.rstrip("/"))
         if path.is_dir():
@@ -84,3 +102,111 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+class S3FileStore:
+    """Files as objects in one S3 bucket (AWS, MinIO, Ceph…); boto3 calls run in worker threads."""
+
+    def __init__(self, client: Any, bucket: str, *, prefix: str = "") -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, bucket: str | None = None, prefix: str = "") -> S3FileStore:
+        name = bucket or settings.storage.aws_bucket
+        if not name:
+            raise ValueError("FILESYSTEM_DISK=s3 needs AWS_BUCKET")
+        return cls(s3_client(settings), name, prefix=prefix)
+
+    def _key(self, key: str) -> str:
+        if not _SAFE_KEY.match(key) or ".." in key.split("/"):
+            raise ValueError(f"unsafe storage key {key!r}")
+        return self.prefix + key
+
+    async def put(self, key: str, data: bytes) -> None:
+        await asyncio.to_thread(self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    async def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        for key, data in items:
+            await self.put(key, data)
+
+    async def get(self, key: str) -> bytes:
+        def read() -> bytes:
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            except self.client.exceptions.NoSuchKey:
+                raise FileNotFoundError(key) from None
+            return bytes(response["Body"].read())
+
+        return await asyncio.to_thread(read)
+
+    async def exists(self, key: str) -> bool:
+        def head() -> bool:
+            try:
+                self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            except self.client.exceptions.ClientError as exc:
+                if str(exc.response.get("Error", {}).get("Code")) in {"404", "NoSuchKey", "NotFound"}:
+                    return False
+                raise
+            return True
+
+        return await asyncio.to_thread(head)
+
+    def _pages(self, prefix: str, **extra: Any) -> list[dict[str, Any]]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        return list(paginator.paginate(Bucket=self.bucket, Prefix=prefix, **extra))
+
+    async def list_dirs(self, prefix: str) -> list[str]:
+        """Names of the "folders" directly under `prefix`."""
+        base = self._key(prefix.rstrip("/")) + "/"
+        pages = await asyncio.to_thread(self._pages, base, Delimiter="/")
+        names = {
+            p["Prefix"][len(base) :].rstrip("/") for page in pages for p in page.get("CommonPrefixes", [])
+        }
+        return sorted(names)
+
+    async def list_keys(self, prefix: str = "") -> list[str]:
+        base = self._key(prefix) if prefix else self.prefix
+        pages = await asyncio.to_thread(self._pages, base)
+        return sorted(o["Key"][len(self.prefix) :] for page in pages for o in page.get("Contents", []))
+
+    async def delete_prefix(self, prefix: str) -> None:
+        exact = self._key(prefix.rstrip("/"))
+        keys = [exact, *(self.prefix + k for k in await self.list_keys(prefix.rstrip("/") + "/"))]
+
+        def delete() -> None:
+            for start in range(0, len(keys), 1000):
+                batch = [{"Key": k} for k in keys[start : start + 1000]]
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+
+        await asyncio.to_thread(delete)
+
+
+def s3_client(settings: Settings) -> Any:
+    """A boto3 S3 client from AWS_* (custom endpoint and path-style addressing for MinIO and friends)."""
+    import boto3  # type: ignore[import-untyped]
+    from botocore.config import Config  # type: ignore[import-untyped]
+
+    storage = settings.storage
+    secret = storage.aws_secret_access_key
+    return boto3.client(
+        "s3",
+        region_name=storage.aws_default_region,
+        endpoint_url=storage.aws_endpoint or None,
+        aws_access_key_id=storage.aws_access_key_id,
+        aws_secret_access_key=secret.get_secret_value() if secret else None,
+        config=Config(
+            s3={"addressing_style": "path" if storage.aws_use_path_style_endpoint else "auto"},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+        ),
+    )
+
+
+def build_file_store(settings: Settings) -> FileStore:
+    """The store FILESYSTEM_DISK names: the data folder's files/ or the AWS_BUCKET bucket."""
+    if settings.storage.disk == "s3":
+        return S3FileStore.from_settings(settings)
+    return LocalFileStore(settings.app.storage_path / "files")

@@ -90,16 +90,24 @@ return {hits, ttl, 1}
 
 
 class RedisThrottle:
-    """Windows shared by every process using the same Redis and key prefix."""
+    """Windows shared by every process using the same Redis and key prefix. While Redis cannot be
+    reached, this process counts on its own (limits then hold per process), so a Redis outage
+    degrades the throttle instead of failing every request it guards."""
 
     def __init__(self, redis: Redis, *, key_prefix: str) -> None:
         self._prefix = f"{key_prefix}:throttle"
         self._script = redis.register_script(_HIT_LUA)
+        self._fallback = LocalThrottle()
 
     async def hit(self, key: str, *, limit: int, window: float) -> Window:
-        hits, ttl_ms, counted = await self._script(
-            keys=[f"{self._prefix}:{key}"], args=[limit, math.ceil(window * 1000)]
-        )
+        from redis.exceptions import RedisError
+
+        try:
+            hits, ttl_ms, counted = await self._script(
+                keys=[f"{self._prefix}:{key}"], args=[limit, math.ceil(window * 1000)]
+            )
+        except RedisError:
+            return await self._fallback.hit(key, limit=limit, window=window)
         return Window(bool(counted), limit, max(limit - int(hits), 0), int(ttl_ms) / 1000)
 
 

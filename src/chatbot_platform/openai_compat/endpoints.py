@@ -14,6 +14,7 @@ from chatbot_platform.chat import service as chat
 from chatbot_platform.chat.errors import rate_limit_headers
 from chatbot_platform.chat.limits import check_chat_rate
 from chatbot_platform.kit.deps import SessionDep
+from chatbot_platform.kit.sse import STREAM_HEADERS, EventStream, first_event
 from chatbot_platform.openai_compat import catalog, embeddings
 from chatbot_platform.openai_compat.params import to_question
 from chatbot_platform.openai_compat.schemas import (
@@ -27,7 +28,7 @@ from chatbot_platform.openai_compat.schemas import (
     ModelList,
     Usage,
 )
-from chatbot_platform.openai_compat.streaming import EventStream, StreamMeta, first_event, sse
+from chatbot_platform.openai_compat.streaming import StreamMeta, sse
 from chatbot_platform.runtime import ServicesDep
 from chatbot_platform.tenants.auth import ApiKeyContext, require_scope
 from chatbot_platform.tenants.scopes import Scope
@@ -37,7 +38,6 @@ Chatter = Annotated[ApiKeyContext, Depends(require_scope(Scope.CHAT))]
 ConversationHeader = Annotated[
     str | None, Header(alias="X-Conversation-Id", description="Store the exchange in this conversation.")
 ]
-STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 @router.post(

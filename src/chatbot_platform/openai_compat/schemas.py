@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from chatbot_platform.chat.schemas import Citation, Retrieval
 
 ConversationId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,200}$")]
+# Far above any question or instruction the platform uses (RAG_CTX_MAX_CHARS is the context), and low
+# enough that a many-megabyte message is refused at once rather than tokenized and searched.
+MAX_CONTENT_CHARS = 32_000
+MessageText = Annotated[str, StringConstraints(max_length=MAX_CONTENT_CHARS)]
 
 
 class OpenModel(BaseModel):
@@ -20,12 +24,12 @@ class OpenModel(BaseModel):
 
 class ContentPart(OpenModel):
     type: str
-    text: str | None = None
+    text: MessageText | None = None
 
 
 class ChatMessage(OpenModel):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[ContentPart] | None = None
+    content: MessageText | list[ContentPart] | None = None
     name: str | None = None
 
 

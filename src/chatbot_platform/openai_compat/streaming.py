@@ -8,22 +8,18 @@ stops generating and nothing is left running.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Coroutine
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from starlette.responses import StreamingResponse
-from starlette.types import Send
 
 from chatbot_platform.chat import service as chat
 from chatbot_platform.chat.schemas import Answer, AnswerEvent, Finished, TextDelta
 from chatbot_platform.kit.errors import AppError
 from chatbot_platform.kit.http import ErrorInfo
+from chatbot_platform.kit.sse import encode, finish_even_if_cancelled
 from chatbot_platform.openai_compat.errors import openai_envelope
 
 if TYPE_CHECKING:
@@ -31,8 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chatbot_platform.chat")
 DONE = b"data: [DONE]\n\n"
-# Records still being written after their client left (kept referenced so they finish).
-_RECORDING: set[asyncio.Task[None]] = set()
 
 
 @dataclass(frozen=True)
@@ -41,29 +35,6 @@ class StreamMeta:
     created: int
     model: str
     include_usage: bool
-
-
-class EventStream(StreamingResponse):
-    """A streaming response whose body iterator is closed however the response ends."""
-
-    media_type = "text/event-stream"
-
-    async def stream_response(self, send: Send) -> None:
-        body = self.body_iterator
-        if isinstance(body, AsyncGenerator):
-            async with aclosing(body):
-                await super().stream_response(send)
-        else:  # pragma: no cover - this module always passes an async generator
-            await super().stream_response(send)
-
-
-async def first_event(events: AsyncGenerator[AnswerEvent, None]) -> AnswerEvent:
-    """The first event, awaited before the response starts: a failure here is a plain HTTP error."""
-    try:
-        return await anext(events)
-    except BaseException:
-        await events.aclose()
-        raise
 
 
 async def sse(
@@ -91,7 +62,7 @@ async def sse(
                     yield chunk(meta, {"role": "assistant", "content": ""})
                 for payload in final_chunks(meta, event.answer):
                     yield payload
-                await _finish_recording(
+                await finish_even_if_cancelled(
                     chat.record(services, prepared, event.answer, first_token_ms=first_token_ms)
                 )
                 yield DONE
@@ -101,11 +72,11 @@ async def sse(
             except StopAsyncIteration:
                 return
             except AppError as error:
-                yield error_event(ErrorInfo(error.status_code, error.code, error.message, error.details))
+                yield errorencode(ErrorInfo(error.status_code, error.code, error.message, error.details))
                 return
             except Exception:  # after the first piece the status is sent: the error goes in the stream
                 log.exception("chat stream failed")
-                yield error_event(ErrorInfo(500, "internal_error", "Internal server error."))
+                yield errorencode(ErrorInfo(500, "internal_error", "Internal server error."))
                 return
 
 
@@ -119,7 +90,7 @@ def chunk(meta: StreamMeta, delta: dict[str, Any], finish_reason: str | None = N
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
         **extra,
     }
-    return _event(payload)
+    return encode(payload)
 
 
 def final_chunks(meta: StreamMeta, answer: Answer) -> list[bytes]:
@@ -144,22 +115,10 @@ def final_chunks(meta: StreamMeta, answer: Answer) -> list[bytes]:
             "usage": usage,
             **extensions,
         }
-        chunks.append(_event(payload))
+        chunks.append(encode(payload))
     return chunks
 
 
-def error_event(info: ErrorInfo) -> bytes:
+def errorencode(info: ErrorInfo) -> bytes:
     _, body = openai_envelope(info)
-    return _event(body)
-
-
-def _event(payload: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
-
-
-async def _finish_recording(recording: Coroutine[Any, Any, None]) -> None:
-    """Wait for the record; if the client leaves meanwhile, the record still completes."""
-    task = asyncio.create_task(recording)
-    _RECORDING.add(task)
-    task.add_done_callback(_RECORDING.discard)
-    await asyncio.shield(task)
+    return encode(body)

@@ -1,10 +1,17 @@
-"""`cbp worker` and `cbp queue …`: run the job workers and look after the queues."""
+"""`cbp worker`, `cbp queue …`, `cbp cache clear`, `cbp down|up`, `cbp backup|restore`."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import signal
-from typing import Annotated
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,6 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot_platform.kit.cli import fail, out, run_async, settings_or_exit
 from chatbot_platform.kit.jobs import QUEUE_NAMES
+from chatbot_platform.kit.storage import FileStore
+from chatbot_platform.settings import Settings
+
+if TYPE_CHECKING:
+    from chatbot_platform.kit.db import Database
 
 queue_app = typer.Typer(help="Job queues and failed jobs.", no_args_is_help=True)
 
@@ -28,15 +40,23 @@ def _queue_names(value: str) -> list[str]:
 
 def worker(
     queue: Annotated[str, typer.Option(help="Comma-separated queues to work on.")] = ",".join(QUEUE_NAMES),
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Serve this process's Prometheus metrics on 127.0.0.1:PORT."),
+    ] = None,
 ) -> None:
     """Run job workers (for example on a worker node: --queue ingestion,embeddings) until stopped."""
     from chatbot_platform.kit.db import Database
-    from chatbot_platform.kit.logging import configure_logging
+    from chatbot_platform.ops.observability import setup_observability
     from chatbot_platform.runtime import Services
 
     names = _queue_names(queue)
     settings = settings_or_exit()
-    configure_logging(settings.logging.level)
+    setup_observability(settings)
+    if metrics_port is not None:
+        from chatbot_platform.ops.metrics import serve_worker_metrics
+
+        serve_worker_metrics(metrics_port)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -165,3 +185,241 @@ def queue_flush() -> None:
 
     count = with_session(failed_jobs.flush)
     out.print(f"flushed {count} failed job(s)")
+
+
+@queue_app.command("monitor")
+def queue_monitor(
+    max_jobs: Annotated[
+        int, typer.Option("--max", min=0, help="Alert when a queue holds more waiting jobs.")
+    ] = 100,
+    queue: Annotated[str | None, typer.Option(help="Comma-separated queues (default: all).")] = None,
+    watch: Annotated[float | None, typer.Option(min=1.0, help="Check again every this many seconds.")] = None,
+) -> None:
+    """Waiting jobs, workers and the oldest wait per queue; alerts (exit 1) when one is over --max."""
+    from chatbot_platform.kit.db import Database
+    from chatbot_platform.ops.observability import setup_observability
+    from chatbot_platform.ops.queues import QueueState, snapshot_with_failed
+    from chatbot_platform.runtime import Services
+
+    names = _queue_names(queue) if queue else list(QUEUE_NAMES)
+    settings = settings_or_exit()
+    sender = setup_observability(settings, stream=sys.stderr)
+
+    def show(states: list[QueueState]) -> list[str]:
+        table = Table("queue", "waiting", "running", "workers", "oldest wait (s)", "failed", "status")
+        busy = []
+        for state in states:
+            over = state.waiting > max_jobs
+            if over:
+                busy.append(state.name)
+            oldest = "" if state.oldest_waiting_seconds is None else f"{state.oldest_waiting_seconds:g}"
+            table.add_row(
+                state.name,
+                str(state.waiting),
+                str(state.running),
+                str(state.workers),
+                oldest,
+                str(state.failed),
+                "BUSY" if over else "OK",
+            )
+        out.print(table)
+        return busy
+
+    async def run() -> list[str]:
+        database = await Database.open(settings)
+        services = await Services.start(settings, database)
+        try:
+            while True:
+                states = [s for s in await snapshot_with_failed(services.queues, database) if s.name in names]
+                busy = show(states)
+                for name in busy:
+                    logging.getLogger("chatbot_platform.ops.queues").error(
+                        "queue busy", extra={"queue": name, "max": max_jobs}
+                    )
+                if watch is None:
+                    return busy
+                await asyncio.sleep(watch)
+        finally:
+            await services.close()
+            await database.close()
+
+    busy = run_async(run())
+    if sender is not None:
+        sender.flush()
+    if busy:
+        raise typer.Exit(1)
+
+
+# -- cache ------------------------------------------------------------------------------------------
+
+cache_app = typer.Typer(help="The shared cache.", no_args_is_help=True)
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Delete every cached entry under CACHE_PREFIX in Redis (retrieval results, query embeddings…)."""
+    from chatbot_platform.ops.cache import clear_cache
+
+    settings = settings_or_exit()
+    if not settings.redis.enabled:
+        out.print("no shared cache configured (REDIS_HOST unset): each process's cache expires on its own")
+        return
+    out.print(f"cleared {run_async(clear_cache(settings))} cached entries")
+
+
+# -- maintenance mode ------------------------------------------------------------------------------
+
+
+def down(
+    secret: Annotated[
+        str | None, typer.Option(help="Visiting /SECRET sets a cookie that bypasses maintenance.")
+    ] = None,
+    with_secret: Annotated[bool, typer.Option("--with-secret", help="Generate the bypass secret.")] = False,
+    retry: Annotated[int | None, typer.Option(min=1, help="Retry-After seconds sent with the 503.")] = None,
+    refresh: Annotated[
+        int | None, typer.Option(min=1, help="Ask browsers to reload after this many seconds.")
+    ] = None,
+) -> None:
+    """Put the platform in maintenance mode: 503 for every request except bypass-secret holders."""
+    from chatbot_platform.kit.security import new_token
+    from chatbot_platform.ops.maintenance import MaintenanceState, open_store
+
+    if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{8,200}", secret):
+        raise fail("--secret must be 8-200 letters, digits, '-' or '_' (it becomes a URL path)", 2)
+    if with_secret and secret is None:
+        secret = new_token(24)
+    settings = settings_or_exit()
+    state = MaintenanceState.new(secret=secret, retry=retry, refresh=refresh)
+
+    async def run() -> str:
+        store = await open_store(settings)
+        try:
+            await store.put(state)
+            return store.name
+        finally:
+            await store.close()
+
+    where = run_async(run())
+    out.print(f"application is now in maintenance mode ({where})", highlight=False)
+    if secret:
+        out.print(f"bypass: {settings.app.url.rstrip('/')}/{secret}", highlight=False)
+
+
+def up() -> None:
+    """Leave maintenance mode."""
+    from chatbot_platform.ops.maintenance import open_store
+
+    settings = settings_or_exit()
+
+    async def run() -> bool:
+        store = await open_store(settings)
+        try:
+            was_down = await store.get() is not None
+            await store.clear()
+            return was_down
+        finally:
+            await store.close()
+
+    out.print("application is now live" if run_async(run()) else "application was not in maintenance mode")
+
+
+# -- backups ---------------------------------------------------------------------------------------
+
+backup_app = typer.Typer(
+    help="Back up the database and stored files (`cbp backup`), or list backups (`cbp backup list`).",
+    invoke_without_command=True,
+)
+
+
+@backup_app.callback()
+def backup(ctx: typer.Context) -> None:
+    """Dump the database and the stored files into one archive (local folder or BACKUP_S3_BUCKET)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from chatbot_platform.ops.backup import BackupError, create_backup
+
+    settings = settings_or_exit()
+
+    async def run() -> Any:
+        async with _services(settings) as services:
+            with out.status("backing up…") as status:
+                return await create_backup(
+                    settings, services.database, services.files, progress=status.update
+                )
+
+    try:
+        result = run_async(run())
+    except BackupError as exc:
+        raise fail(str(exc)) from None
+    out.print(
+        f"backup {result.name}: {result.tables} tables, {result.rows} rows, {result.files} files, "
+        f"{result.size / 1_048_576:.1f} MiB in {result.location}",
+        highlight=False,
+    )
+    for name in result.pruned:
+        out.print(f"deleted {name} (older than BACKUP_RETENTION_DAYS={settings.backup.retention_days})")
+
+
+@backup_app.command("list")
+def backup_list() -> None:
+    """The backups kept, oldest first."""
+    from chatbot_platform.ops.backup import backup_target
+
+    target = backup_target(settings_or_exit())
+    table = Table("name", "created (UTC)", "size (MiB)", title=f"Backups in {target.location}")
+    for info in target.list():
+        table.add_row(
+            info.name, info.created_at.strftime("%Y-%m-%d %H:%M:%S"), f"{info.size / 1_048_576:.2f}"
+        )
+    out.print(table)
+
+
+def restore(
+    archive: Annotated[
+        str, typer.Argument(help="An archive file, or a backup's name from `cbp backup list`.")
+    ],
+) -> None:
+    """Restore a backup into an empty database (and its files), then verify every table's row count."""
+    from chatbot_platform.ops.backup import BackupError, fetched, restore_backup
+
+    settings = settings_or_exit()
+
+    async def run(path: Path) -> Any:
+        async with _services(settings) as services:
+            with out.status("restoring…") as status:
+                return await restore_backup(services.database, services.files, path, progress=status.update)
+
+    try:
+        with fetched(settings, archive) as path:
+            result = run_async(run(path))
+    except BackupError as exc:
+        raise fail(str(exc)) from None
+    if not result.verified:
+        table = Table("table", "in the backup", "restored", title="Verification failed")
+        for name, (expected, found) in result.mismatches.items():
+            table.add_row(name, str(expected), str(found))
+        out.print(table)
+        raise typer.Exit(1)
+    out.print(
+        f"restored {result.name}: {result.tables} tables, {result.rows} rows, {result.files} files; verified",
+        highlight=False,
+    )
+
+
+@asynccontextmanager
+async def _services(settings: Settings) -> AsyncIterator[_Storage]:
+    """Only the database and the file store: a restore must not let the queues create their tables."""
+    from chatbot_platform.kit.db import Database
+    from chatbot_platform.kit.storage import build_file_store
+
+    database = await Database.open(settings)
+    try:
+        yield _Storage(database, build_file_store(settings))
+    finally:
+        await database.close()
+
+
+@dataclass
+class _Storage:
+    database: Database
+    files: FileStore

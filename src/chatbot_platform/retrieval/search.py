@@ -19,6 +19,7 @@ from chatbot_platform.kit.errors import BadRequest
 from chatbot_platform.knowledge.errors import KnowledgeBaseNotFound
 from chatbot_platform.knowledge.repository import KnowledgeBaseRepo
 from chatbot_platform.models import KnowledgeBase, Tenant
+from chatbot_platform.ops import metrics
 from chatbot_platform.retrieval import expansion, passages, ranking
 from chatbot_platform.retrieval.cache import digest
 from chatbot_platform.retrieval.legs import Candidates, LegScope, run_legs
@@ -68,6 +69,7 @@ async def search(
     key = _cache_key(scope, request)
     use_cache = use_cache and services.settings.rag.cache_enabled and not request.trace
     if use_cache and (hit := await cache.get_result(key)) is not None:
+        metrics.record_rag_query(tenant_id, (), cached=True)
         return SearchResponse.model_validate({**hit, "cached": True})
     with trace.stage("rewrite") as stage:
         llm = services.chat_model
@@ -81,6 +83,7 @@ async def search(
     response = SearchResponse(
         results=results, query=query, confidence=confidence, knowledge_base_ids=scope.kb_ids
     )
+    metrics.record_rag_query(tenant_id, trace.stages)
     if use_cache:
         await cache.put_result(key, response.model_dump(mode="json"), services.settings.rag.cache_ttl)
     if request.trace:

@@ -27,7 +27,9 @@ class Section(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         env_ignore_empty=True,
-        populate_by_name=True,
+        # Only the documented names: with populate_by_name a field was also read from the variable
+        # named like the field itself (HOST set mail.host and redis.host, PATH set session.path).
+        populate_by_name=False,
         frozen=True,
     )
 

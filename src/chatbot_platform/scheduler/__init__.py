@@ -1,0 +1,1 @@
+"""Periodic work run by `cbp scheduler`: scheduled scrapes, backups and whatever registers here."""

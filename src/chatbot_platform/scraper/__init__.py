@@ -1,0 +1,1 @@
+"""Website scraper: crawl sites into knowledge bases and keep them fresh."""
