@@ -5,7 +5,7 @@ uploads a PDF and watches it reach `indexed`, runs the RAG tester, issues and re
 then a viewer of the same tenant sees the pages but every change is refused by the server.
 It also creates a scraper configuration and starts it (its counters update live), changes the
 widget colour (the preview follows before saving) and issues a publishable key. Screenshots of the
-main pages go to docs/screenshots/.
+main pages go to docs/screenshots/ when CBP_SCREENSHOTS=1.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from chatbot_platform.kit.db import Database
 from tests.admin.helpers import PASSWORD
 from tests.chat.served import grounded_reply, serve
 from tests.factories import ADMIN
+from tests.fixtures.browser import screenshot
 from tests.fixtures.database import make_settings
 from tests.fixtures.fake_openai import FakeOpenAI
 from tests.scraper.site import Site, serving
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ROOT_EMAIL = "root@example.com"
 VIEWER_EMAIL = "viewer@example.com"
 INDEXING_TIMEOUT_MS = 90_000
@@ -112,8 +112,7 @@ def menu(page: Page) -> Locator:
 
 
 async def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"admin-{name}.png"), full_page=True)
+    await screenshot(page, f"admin-{name}")
 
 
 async def test_a_platform_admin_runs_a_tenant_and_a_viewer_cannot_change_anything(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from contextlib import aclosing
 
 import pytest
 
+from chatbot_platform.chat.errors import upstream_error
 from chatbot_platform.embeddings.openai import openai_budget
 from chatbot_platform.kit.ratelimit import Limits, LocalRateBudget
 from chatbot_platform.llm import ChatModel, Completion, Delta, LLMError, Usage, build_chat_model
@@ -225,3 +227,21 @@ async def test_the_factory_uses_the_settings_and_the_shared_openai_budget(fake_o
     budget = openai_budget(settings)
     assert await budget.reserve(requests=6) == 0.0
     assert await budget.reserve(requests=1) > 0
+
+
+async def test_a_budget_spent_for_longer_than_the_patience_fails_at_once_saying_when_to_retry(
+    fake_openai: FakeOpenAI, make_chat_model: MakeChatModel
+) -> None:
+    budget = LocalRateBudget(Limits(max_requests=1, max_tokens=10_000, window=60))
+    chat_model = make_chat_model(budget=budget, budget_patience=0.5)
+    await chat_model.complete(QUESTION)
+    started = time.monotonic()
+    with pytest.raises(LLMError) as caught:
+        await chat_model.complete(QUESTION)
+    assert time.monotonic() - started < 0.5
+    retry_after = caught.value.budget_retry_after
+    assert retry_after is not None
+    assert retry_after > 50
+    refusal = upstream_error(caught.value)
+    assert (refusal.status_code, refusal.headers["Retry-After"]) == (429, str(math.ceil(retry_after)))
+    assert len(fake_openai.requests) == 1

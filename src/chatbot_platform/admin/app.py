@@ -18,8 +18,11 @@ from chatbot_platform.admin.errors import LoginRequired
 from chatbot_platform.admin.i18n import MESSAGES, translate
 from chatbot_platform.admin.pages import (
     account,
+    analytics,
     assistants,
+    desk,
     documents,
+    forms,
     home,
     keys,
     knowledge,
@@ -28,6 +31,7 @@ from chatbot_platform.admin.pages import (
     rag,
     scraper,
     settings,
+    transcripts,
     widget,
 )
 from chatbot_platform.admin.rendering import render
@@ -129,6 +133,10 @@ def create_admin_app(parent: FastAPI) -> FastAPI:
         widget,
         settings,
         queues,
+        analytics,
+        desk,
+        forms,
+        transcripts,
     ):
         admin.include_router(module.router)
     admin.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 from chatbot_platform.kit.errors import AppError, BadRequest, NotFound, TooManyRequests
 from chatbot_platform.kit.throttle import Window
 from chatbot_platform.llm import LLMError
@@ -70,8 +72,24 @@ class ModelFailed(AppError):
         super().__init__(f"The language model failed to answer{detail}; retry shortly.")
 
 
+class BudgetSpent(AppError):
+    """The platform's own OPENAI_MAX_*_PER_MINUTE budget would not grant this answer soon enough."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: float) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(
+            "The platform's language-model budget is spent for now; retry shortly.",
+            headers={"Retry-After": str(seconds)},
+        )
+
+
 def upstream_error(error: LLMError) -> AppError:
     """What a client may know of a failed model call: the kind of failure, never the upstream's text."""
+    if error.budget_retry_after is not None:
+        return BudgetSpent(error.budget_retry_after)
     if error.upstream_status == 429:
         return ModelBusy()
     if error.timed_out:

@@ -25,10 +25,23 @@ class RateBudget(Protocol):
         ...
 
 
-async def acquire(budget: RateBudget, *, requests: int = 1, tokens: int = 0) -> float:
-    """Wait until `budget` grants the cost; return the seconds spent waiting."""
+class BudgetSpent(Exception):
+    """The budget would not grant the cost within the caller's patience."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"the rate budget is spent for the next {retry_after:.1f} s")
+        self.retry_after = retry_after
+
+
+async def acquire(
+    budget: RateBudget, *, requests: int = 1, tokens: int = 0, patience: float | None = None
+) -> float:
+    """Wait until `budget` grants the cost; return the seconds spent waiting. With `patience`, raise
+    BudgetSpent instead of waiting longer than that in all (someone is waiting for an answer)."""
     waited = 0.0
     while (delay := await budget.reserve(requests=requests, tokens=tokens)) > 0:
+        if patience is not None and waited + delay > patience:
+            raise BudgetSpent(delay)
         # A little jitter keeps processes that were refused together from retrying together.
         pause = delay + random.uniform(0, min(0.05, delay / 10))  # noqa: S311 - not for security
         await asyncio.sleep(pause)

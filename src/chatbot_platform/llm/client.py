@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from chatbot_platform.embeddings.openai import DEFAULT_BASE_URL, RetryPolicy, estimate_tokens, openai_budget
 from chatbot_platform.kit import upstream
-from chatbot_platform.kit.ratelimit import RateBudget, acquire
+from chatbot_platform.kit.ratelimit import BudgetSpent, RateBudget, acquire
 from chatbot_platform.llm.errors import LLMError
 
 if TYPE_CHECKING:
@@ -35,6 +35,9 @@ ASSUMED_COMPLETION_TOKENS = 512
 _RETRY_STATUSES = frozenset({408, 409, 429})
 _TIMED_OUT = "timed out"
 MAX_CONNECTIONS = 2000
+# A person is waiting: past this, a spent budget is a 429 with Retry-After rather than a long silence
+# (unbounded, 50 chats a minute over a 200k-token budget waited into their clients' timeouts).
+BUDGET_PATIENCE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class ChatModel:
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
         client: httpx.AsyncClient | None = None,
+        budget_patience: float = BUDGET_PATIENCE_SECONDS,
     ) -> None:
         self.model = model
         self.expensive_model = expensive_model or model
@@ -115,6 +119,7 @@ class ChatModel:
         is_openai = base_url.rstrip("/") == DEFAULT_BASE_URL
         self._max_tokens_field = "max_completion_tokens" if is_openai else "max_tokens"
         self._budget = budget
+        self._budget_patience = budget_patience
         self._retry = retry or RetryPolicy()
         self._owns_client = client is None
         # `timeout` bounds each read, so a stream may run longer as long as the server keeps talking.
@@ -246,7 +251,7 @@ class ChatModel:
         tokens = self._estimate(payload)
         for attempt in range(1, self._retry.attempts + 1):
             if self._budget is not None:
-                await acquire(self._budget, requests=1, tokens=tokens)
+                await self._spend(self._budget, tokens)
             try:
                 return await self._send_once(payload, stream=stream)
             except _RetryableError as error:
@@ -263,6 +268,16 @@ class ChatModel:
                 )
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    async def _spend(self, budget: RateBudget, tokens: int) -> None:
+        """Take one request and `tokens` from the shared budget, waiting at most the patience."""
+        try:
+            await acquire(budget, requests=1, tokens=tokens, patience=self._budget_patience)
+        except BudgetSpent as spent:
+            raise LLMError(
+                f"the OPENAI_MAX_*_PER_MINUTE budget is spent for {spent.retry_after:.0f} s",
+                budget_retry_after=spent.retry_after,
+            ) from None
 
     async def _send_once(self, payload: dict[str, Any], *, stream: bool) -> httpx.Response:
         request = self._client.build_request("POST", self._url, json=payload, headers=self._headers)
