@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format typecheck docs bench clean
+.PHONY: install run test lint format typecheck docs bench clean soak
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -40,3 +40,6 @@ docs: install  ## regenerate docs/configuration.md, docs/cli.md and .env.example
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+soak: install  ## 30 minutes of mixed load (bench/load.py); writes the load section of docs/reliability.md
+	$(BIN)/python bench/load.py --seconds $${SOAK_SECONDS:-1800} --rate $${SOAK_RATE:-6}

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chatbot_platform.kit.errors import AppError
+
 if TYPE_CHECKING:
     from chatbot_platform.settings import Settings
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,1000}$")
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+class StorageFull(AppError):
+    """The file store has no room left (disk full or quota reached): 507, nothing half-written."""
+
+    status_code = 507
+    code = "insufficient_storage"
+
+    def __init__(self) -> None:
+        super().__init__("There is not enough storage space left for this file; nothing was saved.")
 
 
 class FileStore(Protocol):
@@ -88,8 +102,16 @@ class LocalFileStore:
 
 
 def _write_all(items: Sequence[tuple[Path, bytes]]) -> None:
-    for path, data in items:
-        _write_atomically(path, data)
+    """All or none: when one write fails (a full disk), the files written before it are removed."""
+    written: list[Path] = []
+    try:
+        for path, data in items:
+            _write_atomically(path, data)
+            written.append(path)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -99,8 +121,10 @@ def _write_atomically(path: Path, data: bytes) -> None:
     try:
         temporary.write_bytes(data)
         temporary.replace(path)
-    except BaseException:
+    except BaseException as exc:
         temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+            raise StorageFull() from exc
         raise
 
 
