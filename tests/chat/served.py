@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from chatbot_platform.app import create_app
 from chatbot_platform.retrieval import llm_steps
@@ -49,25 +50,25 @@ def grounded_reply(messages: list[dict[str, Any]]) -> str:
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Serve `app` (with its lifespan) until the block ends; yields its base URL."""
+def serve(app: ASGIApp, *, port: int = 0) -> Iterator[str]:
+    """Serve the ASGI `app` (with its lifespan) on 127.0.0.1 (a free port by default) in a thread
+    until the block ends; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    sock.bind(("127.0.0.1", port))
     config = uvicorn.Config(
         app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=2
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="platform", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="served", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the platform did not start")
+            raise RuntimeError("the served application did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import socket
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -19,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
+from tests.chat.served import serve
 
 
 @dataclass
@@ -109,27 +107,9 @@ async def _send(send: Any, status: int, body: bytes, headers: list[tuple[bytes, 
 @contextmanager
 def serving(site: Site, port: int = 0) -> Iterator[Site]:
     """Serve the site on 127.0.0.1 (a free port by default) in a thread until the block ends."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    config = uvicorn.Config(
-        site, lifespan="on", log_level="error", access_log=False, timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="site", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test site did not start")
-        time.sleep(0.01)
-    site.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
+    with serve(site, port=port) as url:
+        site.base_url = url
         yield site
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def layout(title: str, content: str, *, links: Sequence[str] = ()) -> str:
