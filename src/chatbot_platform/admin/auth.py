@@ -235,7 +235,7 @@ Admin = Annotated[AdminContext, Depends(current_admin)]
 def cookie_path(settings: Settings) -> str:
     """SESSION_PATH when it is a URL path, else the whole site."""
     path = settings.session.path
-    return path if path.startswith("/") and ":" not in path else "/"
+    return path if path.startswith("/") else "/"
 
 
 def set_cookie(response: Response, settings: Settings, name: str, value: str, *, max_age: int | None) -> None:

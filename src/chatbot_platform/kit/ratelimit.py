@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from redis.exceptions import RedisError
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
@@ -163,8 +165,6 @@ class RedisRateBudget:
             tokens,
             uuid.uuid4().hex,
         )
-        from redis.exceptions import RedisError
-
         try:
             wait_ms = await self._script(keys=[self.key], args=args)
         except RedisError:

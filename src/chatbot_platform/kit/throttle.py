@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from redis.exceptions import RedisError
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
@@ -100,8 +102,6 @@ class RedisThrottle:
         self._fallback = LocalThrottle()
 
     async def hit(self, key: str, *, limit: int, window: float) -> Window:
-        from redis.exceptions import RedisError
-
         try:
             hits, ttl_ms, counted = await self._script(
                 keys=[f"{self._prefix}:{key}"], args=[limit, math.ceil(window * 1000)]
