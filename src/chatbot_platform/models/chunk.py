@@ -17,14 +17,14 @@ class Chunk(UUIDPrimaryKey, TenantOwned, Base):
     """A searchable passage.
 
     The vector has no fixed dimension: each row names its model. `tsv` is written by the store
-    in the knowledge base's language (`fts_config`), headings weighted above body text.
+    in the knowledge base's language (`fts_config`), headings weighted above body text; triggers turn
+    it into the BM25 postings the full-text leg reads (migrations 0004 and 0011).
     """
 
     __tablename__ = "chunks"
     __table_args__ = (
         UniqueConstraint("document_id", "ordinal"),
         Index("ix_chunks_tenant_kb", "tenant_id", "knowledge_base_id"),
-        Index("ix_chunks_tsv", "tsv", postgresql_using="gin"),
     )
 
     knowledge_base_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"))
