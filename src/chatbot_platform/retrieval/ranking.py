@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from chatbot_platform.retrieval.stores.base import StoredVector
+
 Ranked = Sequence[uuid.UUID]  # best first
 REDUNDANT_MARGIN = 0.75  # see mmr()
 
@@ -50,7 +52,7 @@ def blend(
 
 def mmr(
     relevance: Mapping[uuid.UUID, float],
-    vectors: Mapping[uuid.UUID, Sequence[float]],
+    vectors: Mapping[uuid.UUID, Sequence[float] | StoredVector],
     *,
     lambda_: float,
     take: int,
@@ -113,15 +115,17 @@ def _marginal(
     return lambda_ * rel[chunk_id] - (1 - lambda_) * penalty
 
 
-def _unit_rows(rows: Sequence[Sequence[float]]) -> np.ndarray:
+def _unit_rows(rows: Sequence[Sequence[float] | StoredVector]) -> np.ndarray:
     if not rows:
         return np.zeros((0, 0), dtype=np.float32)
-    matrix = np.asarray(rows, dtype=np.float32)
+    matrix = np.stack([np.asarray(row, dtype=np.float32) for row in rows])
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return np.asarray(matrix / np.where(norms == 0, 1, norms))
 
 
-def cosine(query: Sequence[float], vectors: Mapping[uuid.UUID, Sequence[float]]) -> dict[uuid.UUID, float]:
+def cosine(
+    query: Sequence[float], vectors: Mapping[uuid.UUID, Sequence[float] | StoredVector]
+) -> dict[uuid.UUID, float]:
     """Cosine similarity of each vector to the query."""
     if not vectors:
         return {}

@@ -26,6 +26,7 @@ from chatbot_platform.retrieval.legs import Candidates, LegScope, run_legs
 from chatbot_platform.retrieval.params import RetrievalParams, resolve
 from chatbot_platform.retrieval.rewrite import expand_synonyms
 from chatbot_platform.retrieval.schemas import SearchRequest, SearchResponse, SearchResult
+from chatbot_platform.retrieval.stores.base import StoredVector
 from chatbot_platform.retrieval.trace import Trace
 from chatbot_platform.tenants import service as tenants
 
@@ -152,7 +153,7 @@ async def _rank(
         filters = request.filters.model_dump(exclude_none=True) if request.filters else {}
         stage.update(kept=len(pool), filters=filters)
     relevance = {chunk_id: fused[chunk_id] for chunk_id in pool}
-    vectors: dict[uuid.UUID, list[float]] = {}
+    vectors: dict[uuid.UUID, StoredVector] = {}
     if found.query_vector is not None and (params.reranker or params.mmr_lambda < 1):
         vectors = await services.vector_store.vectors(scope.tenant.id, pool, model=scope.embedder.model)
     if params.reranker:
@@ -180,7 +181,7 @@ async def _rerank(
     query: str,
     found: Candidates,
     relevance: dict[uuid.UUID, float],
-    vectors: dict[uuid.UUID, list[float]],
+    vectors: dict[uuid.UUID, StoredVector],
     details: dict[uuid.UUID, passages.Passage],
     trace: Trace,
 ) -> dict[uuid.UUID, float]:

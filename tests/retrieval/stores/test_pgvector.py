@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from chatbot_platform.kit.db import Database
 from chatbot_platform.retrieval.stores.base import VectorRecord
-from chatbot_platform.retrieval.stores.pgvector import PgVectorStore, search_sql, vector_literal
+from chatbot_platform.retrieval.stores.pgvector import PgVectorStore, search_sql
 from tests.retrieval.stores.conftest import Corpus, unit_vectors
 
 MODEL = "multilingual-e5-small"
@@ -28,7 +28,7 @@ async def _plan(database: Database, dim: int) -> str:
         "tenant_id": uuid.uuid4(),
         "kb_ids": [uuid.uuid4()],
         "model": MODEL,
-        "query": vector_literal([1.0] * dim),
+        "query": [1.0] * dim,
         "top_k": 10,
     }
     async with database.engine.connect() as conn:

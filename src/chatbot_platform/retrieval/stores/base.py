@@ -5,9 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
+
+# A vector read back for ranking: float32 in an array, never a list of Python floats (a search
+# reads dozens of them, and building 1536 float objects each was a visible part of its CPU time).
+StoredVector: TypeAlias = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ class VectorStore(Protocol):
 
     async def vectors(
         self, tenant_id: uuid.UUID, chunk_ids: Sequence[uuid.UUID], *, model: str
-    ) -> dict[uuid.UUID, list[float]]:
+    ) -> dict[uuid.UUID, StoredVector]:
         """The stored `model` vectors of these chunks of the tenant (chunks without one are absent)."""
         ...
 

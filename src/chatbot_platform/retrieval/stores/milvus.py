@@ -43,10 +43,11 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 from pymilvus import DataType, MilvusClient  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatbot_platform.retrieval.stores.base import VectorHit, VectorRecord
+from chatbot_platform.retrieval.stores.base import StoredVector, VectorHit, VectorRecord
 from chatbot_platform.settings.sections import MilvusSettings
 
 T = TypeVar("T")
@@ -280,19 +281,21 @@ class MilvusStore:
 
     async def vectors(
         self, tenant_id: uuid.UUID, chunk_ids: Sequence[uuid.UUID], *, model: str
-    ) -> dict[uuid.UUID, list[float]]:
+    ) -> dict[uuid.UUID, StoredVector]:
         if not chunk_ids:
             return {}
         expression = f"{tenant_filter(tenant_id, 'chunk_id', chunk_ids)} and model == {quoted_model(model)}"
         return await self._run(self._vectors_sync, expression, len(chunk_ids))
 
-    def _vectors_sync(self, expression: str, limit: int) -> dict[uuid.UUID, list[float]]:
-        found: dict[uuid.UUID, list[float]] = {}
+    def _vectors_sync(self, expression: str, limit: int) -> dict[uuid.UUID, StoredVector]:
+        found: dict[uuid.UUID, StoredVector] = {}
         for collection in self._collections():
             rows = self._client.query(
                 collection, filter=expression, output_fields=["chunk_id", "vector"], limit=limit
             )
-            found.update({uuid.UUID(row["chunk_id"]): [float(x) for x in row["vector"]] for row in rows})
+            found.update(
+                {uuid.UUID(row["chunk_id"]): np.asarray(row["vector"], dtype=np.float32) for row in rows}
+            )
         return found
 
     async def close(self) -> None:

@@ -25,11 +25,12 @@ import logging
 import uuid
 from collections.abc import Iterator, Sequence
 
+import numpy as np
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from chatbot_platform.kit.db import Database
-from chatbot_platform.retrieval.stores.base import VectorHit, VectorRecord
+from chatbot_platform.retrieval.stores.base import StoredVector, VectorHit, VectorRecord
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,11 @@ _PRUNE = text(
       AND embedding_model <> ALL(CAST(:keep AS text[]))
     """
 )
+# vector_send: pgvector's binary form (int16 dimension, int16 unused, big-endian float4s), read
+# straight into an array.
 _VECTORS = text(
     """
-    SELECT id, CAST(embedding AS real[]) AS vector FROM chunks
+    SELECT id, vector_send(embedding) AS vector FROM chunks
     WHERE tenant_id = :tenant_id AND id = ANY(CAST(:ids AS uuid[])) AND embedding_model = :model
     """
 )
@@ -101,7 +104,7 @@ _SEARCH_SETTINGS = text(
 _SEARCH_TEMPLATE = """
     WITH candidates AS MATERIALIZED (
         SELECT id, document_id, knowledge_base_id,
-               (embedding::vector({dim})) <=> CAST(:query AS vector({dim})) AS distance
+               (embedding::vector({dim})) <=> CAST(CAST(:query AS real[]) AS vector({dim})) AS distance
         FROM chunks
         WHERE tenant_id = :tenant_id
           AND knowledge_base_id = ANY(CAST(:kb_ids AS uuid[]))
@@ -116,9 +119,9 @@ _SEARCH_TEMPLATE = """
 """
 
 
-def vector_literal(vector: Sequence[float]) -> str:
-    """pgvector's text form, `[1,2.5]`; 9 significant digits give back pgvector's float4 exactly."""
-    return "[" + ",".join(map("{:.9g}".format, vector)) + "]"
+def from_vector_send(data: bytes) -> StoredVector:
+    """A vector from pgvector's binary form: 4 header bytes, then big-endian float4s."""
+    return np.frombuffer(data, dtype=">f4", offset=4).astype(np.float32)
 
 
 def checked_dimension(vector: Sequence[float]) -> int:
@@ -196,7 +199,7 @@ class PgVectorStore:
             "tenant_id": tenant_id,
             "kb_ids": list(knowledge_base_ids),
             "model": model,
-            "query": vector_literal(vector),
+            "query": [float(x) for x in vector],  # float4[] in binary: no number formatting
             "top_k": top_k,
         }
         async with self._database.engine.begin() as conn:
@@ -252,12 +255,12 @@ class PgVectorStore:
 
     async def vectors(
         self, tenant_id: uuid.UUID, chunk_ids: Sequence[uuid.UUID], *, model: str
-    ) -> dict[uuid.UUID, list[float]]:
+    ) -> dict[uuid.UUID, StoredVector]:
         if not chunk_ids:
             return {}
         params = {"tenant_id": tenant_id, "ids": list(chunk_ids), "model": model}
         async with self._database.engine.connect() as conn:
-            return {row.id: list(row.vector) for row in await conn.execute(_VECTORS, params)}
+            return {row.id: from_vector_send(row.vector) for row in await conn.execute(_VECTORS, params)}
 
     async def close(self) -> None:
         """Nothing to release: the database belongs to the application."""
