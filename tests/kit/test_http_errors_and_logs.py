@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from chatbot_platform.kit.logging import configure_logging
 from tests.factories import ADMIN, make_tenant
@@ -116,3 +117,23 @@ async def test_openapi_document_matches_the_routes(app: FastAPI, client: httpx.A
             probe.status_code == 404 and probe.json()["error"]["message"] == "Not Found"
         )
         assert not unrouted, f"{method} {path} is documented but not served"
+
+
+async def test_a_connection_that_dies_under_a_request_is_a_503_not_a_500(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """What a request meets when PostgreSQL restarts between two of its statements."""
+    database = app.state.services.database
+
+    @app.get("/dying-connection-for-test")
+    async def dying() -> None:
+        async with database.engine.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            async with database.engine.connect() as other:
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await conn.execute(text("SELECT 1"))
+
+    response = await client.get("/dying-connection-for-test")
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert response.headers["retry-after"]

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from chatbot_platform.kit.embedded_pg import EmbeddedPostgres
@@ -53,6 +54,7 @@ JobSink = Callable[[list[PendingJob]], Awaitable[None]]
 
 
 POOL_TIMEOUT_SECONDS = 10  # then 503 "busy", rather than a client waiting half a minute
+IDLE_PING_SECONDS = 10.0  # a pooled connection idle longer than this is tested before use
 
 
 @dataclass
@@ -77,9 +79,9 @@ class Database:
             pool_size=10,
             max_overflow=20,
             pool_timeout=POOL_TIMEOUT_SECONDS,
-            pool_pre_ping=True,
             connect_args=connect_args(settings, resolved),
         )
+        _ping_idle_connections(engine)
         _install_slow_query_log(engine, settings)
         _report_unreachable_database(engine)
         sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
@@ -130,6 +132,30 @@ def _report_unreachable_database(engine: AsyncEngine) -> None:
         except (OSError, TimeoutError) as exc:
             log.error("database unreachable", extra={"error": type(exc).__name__})
             raise DatabaseUnavailable() from exc
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Test a pooled connection before use only when it sat idle for IDLE_PING_SECONDS.
+
+    A restart, a failover or an idle timeout can only have killed a connection that waited; one
+    checked in a moment ago is alive. SQLAlchemy's pool_pre_ping tests every checkout, a round trip
+    each, and a chat request checks out about ten. A dead connection found in use anyway makes
+    SQLAlchemy invalidate the whole pool, so the next requests connect afresh.
+    """
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:  # noqa: ARG001
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:  # noqa: ARG001
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # any failure: the pool replaces the connection and tries again
+            raise DisconnectionError("a pooled connection did not answer") from exc
 
 
 def _install_slow_query_log(engine: AsyncEngine, settings: Settings) -> None:

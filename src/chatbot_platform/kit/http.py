@@ -168,6 +168,8 @@ async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
     if sqlstate in _UNSTORABLE_TEXT:
         message = "The request contains characters that cannot be stored (such as a NUL byte)."
         return _render(request, ErrorInfo(400, "bad_request", message))
+    if exc.connection_invalidated:  # the connection died under the request (a restart, a failover)
+        return await _database_unavailable(request, exc)
     return await _unexpected(request, exc)
 
 

@@ -186,20 +186,30 @@ class MaintenanceMiddleware:
         self.settings = settings
         self._store: MaintenanceStore | None = None
         self._cached: tuple[float, MaintenanceState | None] = (0.0, None)
+        self._refreshing = False
 
     async def current(self, scope: Scope) -> MaintenanceState | None:
+        """The state read at most once a second, by one request: the others meanwhile take the last
+        one read (fifty requests arriving together would otherwise take fifty connections for it)."""
         now = time.monotonic()
-        if now - self._cached[0] < CHECK_EVERY_SECONDS:
+        if now - self._cached[0] < CHECK_EVERY_SECONDS or (self._refreshing and self._cached[0]):
             return self._cached[1]
-        state = None
-        store = self._store_of(scope)
-        if store is not None:
-            try:
-                state = await store.get()
-            except Exception:  # an unreachable store must not take the site down; /health reports it
-                state = self._cached[1]
-        self._cached = (now, state)
+        self._refreshing = True
+        try:
+            state = await self._read(scope)
+        finally:
+            self._refreshing = False
+        self._cached = (time.monotonic(), state)
         return state
+
+    async def _read(self, scope: Scope) -> MaintenanceState | None:
+        store = self._store_of(scope)
+        if store is None:
+            return None
+        try:
+            return await store.get()
+        except Exception:  # an unreachable store must not take the site down; /health reports it
+            return self._cached[1]
 
     def _store_of(self, scope: Scope) -> MaintenanceStore | None:
         if self._store is None:
