@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,9 +64,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except BaseException:
             await database.close()
             raise
+        # What startup built lives as long as the process: kept out of the collector's full passes,
+        # which otherwise stalled every request in flight for 0.15-0.2 s every ten seconds under load.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await app.state.services.close()
             await database.close()
 

@@ -98,7 +98,10 @@ class OpenAIEmbedder:
         self._retry = retry or RetryPolicy()
         self._max_inputs, self._max_chars = max_inputs, max_chars
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=timeout)
+        # Keep as many connections alive as a busy server has queries embedding at once (httpx keeps 20).
+        self._client = client or httpx.AsyncClient(
+            timeout=timeout, limits=httpx.Limits(max_connections=200, max_keepalive_connections=100)
+        )
         self._headers = upstream.auth_headers(self._secret, organization, project)
 
     @classmethod
