@@ -13,7 +13,13 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from chatbot_platform.kit.embedded_pg import EmbeddedPostgres
 from chatbot_platform.kit.errors import DatabaseUnavailable
@@ -44,7 +50,14 @@ def configured_url(settings: Settings) -> URL | None:
 
 
 def connect_args(settings: Settings, url: URL) -> dict[str, Any]:
-    args: dict[str, Any] = {"server_settings": {"search_path": settings.database.search_path}}
+    # pgvector's search settings for most searches, so that they need no transaction to set them
+    # (see retrieval/stores/pgvector.py); a placeholder until the extension loads, which keeps it.
+    server_settings = {
+        "search_path": settings.database.search_path,
+        "hnsw.ef_search": str(DEFAULT_EF_SEARCH),
+        "hnsw.iterative_scan": "relaxed_order",
+    }
+    args: dict[str, Any] = {"server_settings": server_settings}
     if url.host and not url.query.get("host"):
         args["ssl"] = settings.database.sslmode
     return args
@@ -54,6 +67,7 @@ JobSink = Callable[[list[PendingJob]], Awaitable[None]]
 
 
 POOL_TIMEOUT_SECONDS = 10  # then 503 "busy", rather than a client waiting half a minute
+DEFAULT_EF_SEARCH = 100  # HNSW candidates a search examines unless it asks for more
 IDLE_PING_SECONDS = 10.0  # a pooled connection idle longer than this is tested before use
 
 
@@ -86,6 +100,14 @@ class Database:
         _report_unreachable_database(engine)
         sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         return cls(engine=engine, sessions=sessions, embedded=embedded, url=resolved)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads outside any transaction: each statement sees its own snapshot, and
+        no BEGIN, COMMIT or rollback on return is sent. Under load every round trip waits for the
+        event loop to come round, and a search makes half a dozen such reads."""
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -114,7 +114,7 @@ async def _keyword_leg(
         return None
     keyword_query = expand_synonyms(text, scope.params.synonyms)
     with trace.stage(_label("fulltext", n)) as stage:
-        async with services.database.engine.connect() as conn:
+        async with services.database.reader() as conn:
             hits = await bm25_search(
                 conn, scope.tenant_id, scope.kb_ids, keyword_query, top_k=scope.params.bm25_top_k
             )

@@ -83,7 +83,7 @@ async def details(
         "external_ids": filters.external_ids if filters else None,
         "metadata": json.dumps(filters.metadata) if filters and filters.metadata else None,
     }
-    async with database.engine.connect() as conn:
+    async with database.reader() as conn:
         rows = await conn.execute(_DETAILS, params)
         return {
             row.id: Passage(
@@ -117,7 +117,7 @@ async def neighbors(
         "radius": radius,
     }
     found: dict[uuid.UUID, list[Neighbor]] = {}
-    async with database.engine.connect() as conn:
+    async with database.reader() as conn:
         for row in await conn.execute(_NEIGHBORS, params):
             found.setdefault(row.hit_id, []).append(
                 Neighbor(chunk_id=row.id, ordinal=row.ordinal, text=row.text)

@@ -24,12 +24,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from chatbot_platform.kit.db import Database
+from chatbot_platform.kit.db import DEFAULT_EF_SEARCH, Database
 from chatbot_platform.retrieval.stores.base import StoredVector, VectorHit, VectorRecord
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ def search_sql(dim: int) -> str:
 
 
 def ef_search(top_k: int) -> int:
-    return min(max(top_k * 2, 100), MAX_EF_SEARCH)
+    return min(max(top_k * 2, DEFAULT_EF_SEARCH), MAX_EF_SEARCH)
 
 
 def _batches(records: Sequence[VectorRecord], size: int) -> Iterator[Sequence[VectorRecord]]:
@@ -202,9 +203,7 @@ class PgVectorStore:
             "query": [float(x) for x in vector],  # float4[] in binary: no number formatting
             "top_k": top_k,
         }
-        async with self._database.engine.begin() as conn:
-            await conn.execute(_SEARCH_SETTINGS, {"ef_search": str(ef_search(top_k))})
-            rows = (await conn.execute(text(search_sql(dim)), params)).all()
+        rows = await self._nearest(text(search_sql(dim)), params, ef_search(top_k))
         return [
             VectorHit(
                 chunk_id=row.id,
@@ -238,7 +237,7 @@ class PgVectorStore:
     ) -> set[uuid.UUID]:
         ids = list(document_ids) if document_ids is not None else None
         params = {"tenant_id": tenant_id, "document_ids": ids, "model": model}
-        async with self._database.engine.connect() as conn:
+        async with self._database.reader() as conn:
             return {row.id for row in await conn.execute(_CHUNK_IDS, params)}
 
     async def stage(self, records: Sequence[VectorRecord], *, model: str) -> None:
@@ -259,8 +258,18 @@ class PgVectorStore:
         if not chunk_ids:
             return {}
         params = {"tenant_id": tenant_id, "ids": list(chunk_ids), "model": model}
-        async with self._database.engine.connect() as conn:
+        async with self._database.reader() as conn:
             return {row.id: from_vector_send(row.vector) for row in await conn.execute(_VECTORS, params)}
+
+    async def _nearest(self, statement: TextClause, params: dict[str, Any], ef: int) -> list[Any]:
+        """One read when the connection's default ef_search is enough; else in a transaction that
+        sets it (and iterative scans) for this search only."""
+        if ef == DEFAULT_EF_SEARCH:
+            async with self._database.reader() as conn:
+                return list((await conn.execute(statement, params)).all())
+        async with self._database.engine.begin() as conn:
+            await conn.execute(_SEARCH_SETTINGS, {"ef_search": str(ef)})
+            return list((await conn.execute(statement, params)).all())
 
     async def close(self) -> None:
         """Nothing to release: the database belongs to the application."""
