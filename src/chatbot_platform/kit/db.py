@@ -109,6 +109,13 @@ class Database:
         async with self.engine.connect() as conn:
             yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """An ORM session over `reader()`: for reads only, nothing it changes is committed."""
+        async with self.reader() as conn:
+            async with AsyncSession(bind=conn, expire_on_commit=False, autoflush=False) as session:
+                yield session
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

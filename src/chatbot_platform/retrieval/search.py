@@ -96,7 +96,7 @@ async def _scope(
     services: Services, tenant_id: uuid.UUID, kb_ids: Sequence[uuid.UUID] | None, mode: str
 ) -> SearchScope:
     multi = services.settings.features.multi_kb_search_enabled
-    async with services.database.transaction() as session:
+    async with services.database.read_session() as session:
         tenant = await tenants.get_tenant_or_raise(session, tenant_id)
         repo = KnowledgeBaseRepo(session, tenant_id)
         if kb_ids:
