@@ -61,7 +61,7 @@ def build(site: Site) -> None:
     same = layout("Doppione", "<h1>Pagina ripetuta</h1><p>Lo stesso testo due volte.</p>")
     site.page("/doppione-1", same)
     site.page("/doppione-2", same)
-    site.page("/lenta", layout("Lenta", "<p>Troppo lenta.</p>"), delay=1.5)
+    site.page("/lenta", layout("Lenta", "<p>Troppo lenta.</p>"), delay=4.0)
     site.page("/enorme", layout("Enorme", "<p>" + "parola " * 300_000 + "</p>"))
     site.raw("/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10, "image/png")
     site.raw("/dati.json", b'{"a": 1}', "application/json")
@@ -138,7 +138,7 @@ async def test_a_site_is_crawled_within_its_rules_and_kept_fresh_on_the_next_run
         seeds=[site.url("/")],
         sitemaps=[site.url("/sitemap_index.xml")],
         max_depth=3,
-        timeout=1.0,
+        timeout=3.0,  # well above an ordinary page on a loaded 2-core machine, under the slow one
         max_page_mb=1,
         max_document_mb=0.05,
         link_only_patterns=["/indice$"],
