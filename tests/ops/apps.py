@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,7 +35,14 @@ async def cbp_here(*args: str, env: dict[str, str]) -> tuple[int, str]:
     from chatbot_platform.cli import app
 
     def invoke() -> tuple[int, str]:
-        result = CliRunner().invoke(app, list(args), env=env)
+        root = logging.getLogger()
+        handlers, level = root.handlers[:], root.level
+        try:
+            result = CliRunner().invoke(app, list(args), env=env)
+        finally:
+            # A command that sets up logging points it at the runner's stream, closed once it returns.
+            root.handlers[:] = handlers
+            root.setLevel(level)
         return result.exit_code, result.output
 
     return await asyncio.to_thread(invoke)
