@@ -69,6 +69,10 @@ async def test_a_filtered_hnsw_scan_keeps_going_until_top_k_of_ours(
     assert len(hits) == 10
     assert {hit.chunk_id for hit in hits} <= {r.chunk_id for r in mine}
 
+    # More candidates than the connection's default ef_search: the search raises it in a transaction.
+    wide = await store.search(ours.tenant_id, [ours.knowledge_base_id], query.tolist(), model=MODEL, top_k=60)
+    assert {hit.chunk_id for hit in wide} == {r.chunk_id for r in mine}
+
 
 async def test_upsert_never_writes_a_chunk_of_another_tenant(
     pgvector_store: tuple[PgVectorStore, Corpus],

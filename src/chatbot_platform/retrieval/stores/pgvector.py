@@ -96,10 +96,9 @@ _VECTORS = text(
     WHERE tenant_id = :tenant_id AND id = ANY(CAST(:ids AS uuid[])) AND embedding_model = :model
     """
 )
-_SEARCH_SETTINGS = text(
-    "SELECT set_config('hnsw.ef_search', :ef_search, true), "
-    "set_config('hnsw.iterative_scan', 'relaxed_order', true)"
-)
+# Iterative scans (relaxed_order) and the default ef_search are set on every connection at connect
+# (kit/db.py `connect_args`); a search that needs more candidates raises ef_search in its transaction.
+_SET_EF_SEARCH = text("SELECT set_config('hnsw.ef_search', :ef_search, true)")
 # relaxed_order may return the index's candidates slightly out of order: the outer query sorts
 # them again by their exact distance (the pattern pgvector documents for iterative scans).
 _SEARCH_TEMPLATE = """
@@ -263,12 +262,12 @@ class PgVectorStore:
 
     async def _nearest(self, statement: TextClause, params: dict[str, Any], ef: int) -> list[Any]:
         """One read when the connection's default ef_search is enough; else in a transaction that
-        sets it (and iterative scans) for this search only."""
+        raises it for this search only."""
         if ef == DEFAULT_EF_SEARCH:
             async with self._database.reader() as conn:
                 return list((await conn.execute(statement, params)).all())
         async with self._database.engine.begin() as conn:
-            await conn.execute(_SEARCH_SETTINGS, {"ef_search": str(ef)})
+            await conn.execute(_SET_EF_SEARCH, {"ef_search": str(ef)})
             return list((await conn.execute(statement, params)).all())
 
     async def close(self) -> None:
