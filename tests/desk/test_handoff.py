@@ -173,6 +173,26 @@ async def test_visitor_gets_a_human_live_and_the_bot_is_silent_until_release(des
         await console.close()
 
 
+async def test_a_stream_opened_after_the_operator_took_over_still_says_who_joined(desk: Desk) -> None:
+    a = desk.a
+    tenant = await a.tenant(default_language="it")
+    ops = tenant.headers
+    await a.http.post("/api/v1/desk/operators/heartbeat", json={"operator": "anna"}, headers=ops)
+    visitor = await visitor_of(a, tenant, await open_widget(a, tenant))
+    handoff_id = (await visitor.post("/handoff", {})).json()["handoff_id"]
+    taken = await a.http.post(
+        f"/api/v1/desk/handoffs/{handoff_id}/take", json={"operator": "anna"}, headers=ops
+    )
+    assert taken.status_code == 200, taken.text
+    stream = Stream(a.http, visitor.url("/handoff/stream"), visitor.headers)
+    try:
+        first = await stream.next("handoff")
+        assert (first["status"], first["operator"]) == ("active", "anna")
+        assert first["message"] == "anna si è unito alla conversazione."
+    finally:
+        await stream.close()
+
+
 async def test_a_request_nobody_takes_times_out_with_a_message_and_the_form(desk: Desk) -> None:
     a, b = desk.a, desk.b
     tenant = await a.tenant(default_language="en")

@@ -199,11 +199,11 @@ async def request(
     conversation = await conversations.get_or_create(
         session, tenant_id, conversation_external_id, end_user=visitor_id, channel=channel
     )
-    language = await _language(session, tenant_id)
+    language = await language_of(session, tenant_id)
     repo = HandoffRepo(session, tenant_id)
     existing = await repo.open_for(conversation.id)
     if existing is not None:
-        return RequestOutcome(existing, conversation, True, _open_notice(existing, language))
+        return RequestOutcome(existing, conversation, True, open_notice(existing, language))
     desk = await config.get(session, tenant_id)
     now = utcnow()
     available = (await availability_now(session, tenant_id, desk, now)).available
@@ -224,7 +224,7 @@ async def request(
         raced = await repo.open_for(conversation.id)
         if raced is None:
             raise
-        return RequestOutcome(raced, conversation, True, _open_notice(raced, language))
+        return RequestOutcome(raced, conversation, True, open_notice(raced, language))
     notice = text("queued" if available else "unavailable", language)
     await conversations.append_message(session, tenant_id, conversation, "notice", notice)
     await _publish_status(session, tenant_id, handoff, conversation, notice)
@@ -276,7 +276,7 @@ async def take(
     if not claimed:
         raise HandoffStateConflict(handoff.status, "take")
     conversation = await conversations.get_or_raise(session, tenant_id, handoff.conversation_id)
-    notice = text("taken", await _language(session, tenant_id), operator=operator)
+    notice = text("taken", await language_of(session, tenant_id), operator=operator)
     await conversations.append_message(session, tenant_id, conversation, "notice", notice)
     await _publish_status(session, tenant_id, handoff, conversation, notice)
     await heartbeat(session, tenant_id, operator)
@@ -348,7 +348,7 @@ async def _end(
         raise HandoffStateConflict(handoff.status, action)
     conversation = await conversations.get_or_raise(session, tenant_id, handoff.conversation_id)
     if notice is None:
-        notice = text(status.value, await _language(session, tenant_id))
+        notice = text(status.value, await language_of(session, tenant_id))
     await conversations.append_message(session, tenant_id, conversation, "notice", notice)
     await _publish_status(session, tenant_id, handoff, conversation, notice)
     return handoff
@@ -388,7 +388,7 @@ async def expire_due(session: AsyncSession, tenant_id: uuid.UUID, now: datetime 
     due = await HandoffRepo(session, tenant_id).list(
         DeskHandoff.status == HandoffStatus.QUEUED, DeskHandoff.requested_at <= cutoff
     )
-    notice = desk.timeout_message or text("timed_out", await _language(session, tenant_id))
+    notice = desk.timeout_message or text("timed_out", await language_of(session, tenant_id))
     expired = 0
     for handoff in due:
         try:
@@ -464,7 +464,7 @@ async def after_answer(
     outcomes = await conversations.recent_outcomes(session, tenant_id, conversation, desk.dont_know_threshold)
     if len(outcomes) < desk.dont_know_threshold or any(o != "dont_know" for o in outcomes):
         return None
-    return text("offer", await _language(session, tenant_id))
+    return text("offer", await language_of(session, tenant_id))
 
 
 # -- numbers ---------------------------------------------------------------------------------------
@@ -504,13 +504,14 @@ async def metrics(
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-def _open_notice(handoff: DeskHandoff, language: str) -> str:
+def open_notice(handoff: DeskHandoff, language: str) -> str:
+    """What the visitor reads about an open request: queued, or which operator has it."""
     if handoff.status == HandoffStatus.ACTIVE and handoff.operator:
         return text("taken", language, operator=handoff.operator)
     return text("queued", language)
 
 
-async def _language(session: AsyncSession, tenant_id: uuid.UUID) -> str:
+async def language_of(session: AsyncSession, tenant_id: uuid.UUID) -> str:
     return (await tenants.get_tenant_or_raise(session, tenant_id)).default_language
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from chatbot_platform.runtime import Services
 
 KEEPALIVE_SECONDS = 15.0
+OPEN = (HandoffStatus.QUEUED, HandoffStatus.ACTIVE)
 
 
 async def visitor_events(
@@ -60,7 +61,15 @@ async def _state(
         if latest.status == HandoffStatus.QUEUED:
             timeout = (await config.get(session, tenant_id)).queue_timeout_seconds
             deadline = latest.requested_at + timedelta(seconds=timeout)
-        return deadline, {"status": latest.status, "handoff_id": str(latest.id), "operator": latest.operator}
+        # An open request's notice comes along: a change made before this stream listened (an
+        # operator taking it right away) still reaches the visitor, who skips a notice already shown.
+        message = handoff.open_notice(latest, await handoff.language_of(session, tenant_id))
+        return deadline, {
+            "status": latest.status,
+            "handoff_id": str(latest.id),
+            "operator": latest.operator,
+            "message": message if latest.status in OPEN else None,
+        }
 
 
 async def desk_events(services: Services, tenant_id: uuid.UUID) -> AsyncGenerator[bytes, None]:

@@ -6,7 +6,8 @@
 
 `done` carries `offer` (a text offering a human, after repeated "I don't know") when the service
 desk makes one. A message an operator receives instead of the bot gives one event,
-`{"type": "routed", "to": "human"}`; one asking for a human, `{"type": "handoff", "status", "message"}`.
+`{"type": "routed", "to": "human"}`; one asking for a human,
+`{"type": "handoff", "status", "operator", "message"}`.
 
 The exchange is stored in the visitor's conversation (channel `widget`) before `done` is sent, so
 `done` can name the stored answer that feedback refers to.
@@ -133,7 +134,10 @@ def routed_event(routing: handoff.Routing) -> bytes:
     if routing.outcome is None:
         return encode({"type": "routed", "to": "human"})
     status = str(routing.outcome.handoff.status)
-    return encode({"type": "handoff", "status": status, "message": routing.outcome.notice})
+    operator = routing.outcome.handoff.operator
+    return encode(
+        {"type": "handoff", "status": status, "operator": operator, "message": routing.outcome.notice}
+    )
 
 
 async def single_event(payload: bytes) -> AsyncGenerator[bytes, None]:

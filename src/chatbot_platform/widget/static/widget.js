@@ -399,17 +399,18 @@
       ui.quick.hidden = true;
       h.messages.forEach(function (m) { ui.log.appendChild(bubble(m.role, m.content, m.citations, m.role === "assistant" ? m.id : null, m.feedback)); });
       scroll();
-      return authed("/handoff").then(function (r) { return r.json(); }).then(function (state) { if (opened(state.status)) listen(); });
+      return authed("/handoff").then(function (r) { return r.json(); }).then(function (state) { shown = stateOf(state); if (opened(state.status)) listen(); });
     }).catch(function (e) { if (!ui.log.childNodes.length) welcome(); fail(e); });
     return historyShown;
   }
 
   // -- a human: the service desk's handoff and its live stream ----------------------------------
-  var listening = null;
+  var listening = null, shown = null; // shown: the handoff state whose notice is on screen
   function opened(status) { return status === "queued" || status === "active"; }
+  function stateOf(h) { return h.status + "|" + (h.operator || ""); }
   function askHuman() {
     return authed("/handoff", { method: "POST", body: JSON.stringify({}) }).then(function (r) { return r.json(); }).then(function (h) {
-      notice(h.message);
+      notice(h.message); shown = stateOf(h);
       if (opened(h.status)) listen();
       if (h.form) showForm(h.form);
       emit("handoff", { status: h.status });
@@ -423,7 +424,8 @@
       return readEvents(r, function (ev) {
         if (ev.type === "operator_message") { operatorSays(ev.text, ev.operator); emit("operator_message", { text: ev.text }); }
         else if (ev.type === "handoff") {
-          notice(ev.message);
+          if (stateOf(ev) !== shown) notice(ev.message);
+          shown = stateOf(ev);
           if (ev.status && !opened(ev.status)) stop.abort();
           emit("handoff", { status: ev.status });
         }
@@ -544,6 +546,7 @@
       done = done || { citations: [], message_id: null };
       if (done.type === "routed" || done.type === "handoff") {
         node.remove(); notice(done.message);
+        if (done.type === "handoff") shown = stateOf(done);
         if (done.type === "handoff" && opened(done.status)) listen();
         else if (done.type === "handoff") authed("/handoff").then(function (r) { return r.json(); }).then(function (h) { if (h.form) showForm(h.form); }).catch(function () {});
         store.a = Date.now(); save();
