@@ -8,15 +8,19 @@ otherwise) points at it, with the chat throttle and the OpenAI budget raised out
 gets the tests' small Italian and English corpora.
 
 For 1, 10 and 50 concurrent clients, each client sends streamed requests one after another (20-word
-answers), every one with a question of its own (a numbered suffix defeats the retrieval cache, so
-each request runs the whole pipeline: key check, throttle, profile, query embedding, both search
-legs, reranking, neighbours, prompt, the model, the usage record). Time to first token is from
+answers); the clients start evenly spread over one request's length (about 2 s), as a load tool
+ramps up, and each client's first request warms up and is not counted, so the figures are those of
+that many streams in flight at every moment. Every request has a question of its own (a numbered
+suffix defeats the retrieval cache, so each request runs the whole pipeline: key check, throttle,
+profile, query embedding, both search legs, reranking, neighbours, prompt, the model, the usage
+record). Time to first token is from
 sending the request to receiving the first piece of content; the platform's added time is that
 minus the upstream's own (its delay plus one word delay). The same clients against the upstream
 directly give its measured time to first token on this machine for comparison. Then 50 clients
 ask the same ten questions over and over (retrieval answers from its cache, as for a site's
-frequent questions). Last, 200 streams are opened at once and held (100-word answers, about 5 s
-each): any non-200, error event or stream without `[DONE]` is an error.
+frequent questions). Then 50 requests are sent at the same instant (a burst: the last of them
+waits for the pipeline of all the others). Last, 200 streams are opened at once and held
+(100-word answers, about 5 s each): any non-200, error event or stream without `[DONE]` is an error.
 
     python bench/chat.py                 # about 3 minutes on 2 cores
     python bench/chat.py --no-write      # print only
@@ -153,27 +157,49 @@ def body_for(n: int, *, held: bool = False, repeated: bool = False) -> dict[str,
 
 
 async def run_level(
-    base: str, headers: dict[str, str], clients: int, requests: int, start: int, *, repeated: bool = False
+    base: str,
+    headers: dict[str, str],
+    clients: int,
+    requests: int,
+    start: int,
+    *,
+    ramp: float,
+    repeated: bool = False,
 ) -> tuple[list[Sample], float]:
-    """`clients` workers share `requests` requests (after one warm-up request each)."""
+    """`clients` workers share `requests` measured requests. The clients start one after another,
+    evenly over `ramp` seconds (one request's length), as a load tool ramps up, and each one's first
+    request is a warm-up that is not counted: then the streams are in flight at every moment, not
+    arriving in step (see `run_burst` for that)."""
     limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
         url = "/chat/completions" if base.endswith("/v1") else "/v1/chat/completions"
-        await asyncio.gather(
-            *(
-                one_stream(client, url, headers, body_for(start + i, repeated=repeated))
-                for i in range(clients)
-            )
-        )
         counter = iter(range(start + clients, start + clients + requests))
         samples: list[Sample] = []
 
-        async def worker() -> None:
+        async def worker(i: int) -> None:
+            await asyncio.sleep(i * ramp / clients)
+            await one_stream(client, url, headers, body_for(start + i, repeated=repeated))
             for n in counter:
                 samples.append(await one_stream(client, url, headers, body_for(n, repeated=repeated)))
 
         began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
+        await asyncio.gather(*(worker(i) for i in range(clients)))
+        return samples, time.perf_counter() - began - ramp
+
+
+async def run_burst(
+    base: str, headers: dict[str, str], clients: int, start: int
+) -> tuple[list[Sample], float]:
+    """`clients` requests sent at the same instant on warm connections: each gets the answer's
+    pipeline only after the ones ahead of it, the worst case of arrivals in step."""
+    limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        warm = [body_for(start + i, repeated=True) for i in range(clients)]
+        await asyncio.gather(*(one_stream(client, "/v1/chat/completions", headers, b) for b in warm))
+        bodies = [body_for(start + clients + i) for i in range(clients)]
+        began = time.perf_counter()
+        sent = (one_stream(client, "/v1/chat/completions", headers, b) for b in bodies)
+        samples = list(await asyncio.gather(*sent))
         return samples, time.perf_counter() - began
 
 
@@ -293,21 +319,32 @@ def main() -> None:
         with platform_server(env) as base:
             headers = asyncio.run(tenant_headers(base))
             start = 0
+            ramp = args.delay + SHORT_WORDS * WORD_DELAY  # one request's length
             for clients, requests in LEVELS:
                 count = max(clients, round(requests * args.scale))
-                direct, _ = asyncio.run(run_level(upstream_url, {}, clients, min(count, 100), start))
-                samples, seconds = asyncio.run(run_level(base, headers, clients, count, start + 10_000))
+                direct, _ = asyncio.run(
+                    run_level(upstream_url, {}, clients, min(count, 100), start, ramp=ramp)
+                )
+                samples, seconds = asyncio.run(
+                    run_level(base, headers, clients, count, start + 10_000, ramp=ramp)
+                )
                 start += 100_000
                 rows.append(summarise(f"{clients}", samples, seconds, args.delay, direct))
                 print(_line(rows[-1]))
             clients, requests = LEVELS[-1]
             count = max(clients, round(requests * args.scale))
-            samples, seconds = asyncio.run(run_level(base, headers, clients, count, start, repeated=True))
+            samples, seconds = asyncio.run(
+                run_level(base, headers, clients, count, start, ramp=ramp, repeated=True)
+            )
             rows.append(
                 summarise(
                     f"{clients}, repeated questions (cached retrieval)", samples, seconds, args.delay, None
                 )
             )
+            print(_line(rows[-1]))
+            start += 100_000
+            burst, seconds = asyncio.run(run_burst(base, headers, clients, start))
+            rows.append(summarise(f"{clients} sent at the same instant", burst, seconds, args.delay, None))
             print(_line(rows[-1]))
             start += 100_000
             held, seconds = asyncio.run(run_held(base, headers, start))
@@ -344,11 +381,14 @@ def report(rows: list[Row], delay: float, load: float) -> None:
     body = (
         f"Upstream: the fake OpenAI-compatible server in its own process, first token after {delay:g} s, "
         f"then a word every {WORD_DELAY * 1000:.0f} ms ({SHORT_WORDS} words; {LONG_WORDS} for the held "
-        "streams). Every request has a question of its own, so none is answered from the retrieval "
-        "cache. Added = time to first token through the platform minus the upstream's own (its delay "
-        "plus one word); the "
+        "streams). The clients of a level start evenly over one request's length (about 2 s) and "
+        "their first requests are warm-ups, not counted: the level's streams are in flight at every "
+        "moment rather than arriving in step. Every request has a question of its own, so none is "
+        "answered from the retrieval cache. Added = time to first token through the platform minus "
+        "the upstream's own (its delay plus one word); the "
         "upstream-alone column is the same clients calling the fake server directly. The repeated-"
         "questions row asks the same ten questions over and over, so retrieval answers from its cache. "
+        "The burst row sends 50 requests at the same instant, on warm connections. "
         f"Load average when the run started: {load:.1f} (other jobs shared the machine).\n\n"
         + "\n".join(lines)
         + "\n\nTargets (2 cores): p95 added time to first token ≤ 150 ms at 50 concurrent streams; "

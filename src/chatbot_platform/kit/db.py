@@ -90,8 +90,8 @@ class Database:
             resolved = make_url(embedded.url())
         engine = create_async_engine(
             resolved,
-            pool_size=10,
-            max_overflow=20,
+            pool_size=settings.database.pool_size,
+            max_overflow=settings.database.pool_overflow,
             pool_timeout=POOL_TIMEOUT_SECONDS,
             connect_args=connect_args(settings, resolved),
         )

@@ -107,6 +107,16 @@ class DatabaseSettings(Section):
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = setting(
         "prefer", "DB_SSLMODE", "TLS mode for the database connection."
     )
+    pool_size: int = setting(
+        20,
+        "DB_POOL_SIZE",
+        "Connections each process keeps open (size max_connections for every web and worker process).",
+        ge=1,
+        le=500,
+    )
+    pool_overflow: int = setting(
+        10, "DB_POOL_OVERFLOW", "Extra connections a process opens under bursts, closed once returned.", ge=0
+    )
 
     @property
     def is_embedded(self) -> bool:
