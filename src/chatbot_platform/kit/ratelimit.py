@@ -78,6 +78,8 @@ class LocalRateBudget:
         self.limits = limits
         self._clock = clock
         self._grants: deque[_Grant] = deque()
+        self._granted_requests = 0  # totals of the grants in the queue, kept as they come and go
+        self._granted_tokens = 0
         # A thread lock, not an asyncio one: the critical section never awaits, and callers may live
         # on different event loops or threads (jobs, the CLI, tests).
         self._lock = threading.Lock()
@@ -91,15 +93,19 @@ class LocalRateBudget:
             wait = self._wait_for(now, requests, tokens)
             if wait == 0.0:
                 self._grants.append(_Grant(now, requests, tokens))
+                self._granted_requests += requests
+                self._granted_tokens += tokens
             return wait
 
     def _forget_before(self, horizon: float) -> None:
         while self._grants and self._grants[0].at <= horizon:
-            self._grants.popleft()
+            expired = self._grants.popleft()
+            self._granted_requests -= expired.requests
+            self._granted_tokens -= expired.tokens
 
     def _wait_for(self, now: float, requests: int, tokens: int) -> float:
-        excess_requests = sum(g.requests for g in self._grants) + requests - self.limits.max_requests
-        excess_tokens = sum(g.tokens for g in self._grants) + tokens - self.limits.max_tokens
+        excess_requests = self._granted_requests + requests - self.limits.max_requests
+        excess_tokens = self._granted_tokens + tokens - self.limits.max_tokens
         if excess_requests <= 0 and excess_tokens <= 0:
             return 0.0
         for grant in self._grants:  # oldest first: the cost fits once enough of them have expired

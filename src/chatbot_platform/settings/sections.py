@@ -108,14 +108,19 @@ class DatabaseSettings(Section):
         "prefer", "DB_SSLMODE", "TLS mode for the database connection."
     )
     pool_size: int = setting(
-        20,
+        30,
         "DB_POOL_SIZE",
-        "Connections each process keeps open (size max_connections for every web and worker process).",
+        "Connections each process keeps once opened (count them for every web and worker process "
+        "against PostgreSQL's max_connections).",
         ge=1,
         le=500,
     )
     pool_overflow: int = setting(
-        10, "DB_POOL_OVERFLOW", "Extra connections a process opens under bursts, closed once returned.", ge=0
+        0,
+        "DB_POOL_OVERFLOW",
+        "Extra connections a process may open in a burst and closes once returned; each new one costs "
+        "a connect and type lookups, so waiting for a pooled one is usually quicker.",
+        ge=0,
     )
 
     @property
