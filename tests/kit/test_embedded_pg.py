@@ -46,6 +46,22 @@ def test_two_processes_share_one_server_and_the_last_one_stops_it(tmp_path: Path
     assert not is_running(pid)
 
 
+def test_the_server_is_given_room_for_several_processes_from_its_next_start(tmp_path: Path) -> None:
+    server = EmbeddedPostgres(tmp_path)
+    server.start()
+    try:
+        assert server.ensure_connection_capacity(300) is True
+        assert server.ensure_connection_capacity(300) is False, "already raised, waiting for a restart"
+    finally:
+        server.stop()
+    server.start()
+    try:
+        assert "300" in server.psql("SHOW max_connections;")
+        assert server.ensure_connection_capacity(300) is False
+    finally:
+        server.stop()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

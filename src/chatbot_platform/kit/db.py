@@ -148,6 +148,7 @@ async def start_embedded(settings: Settings) -> EmbeddedPostgres:
     embedded = EmbeddedPostgres(settings.app.storage_path)
     await asyncio.to_thread(embedded.start)
     await asyncio.to_thread(embedded.ensure_database)
+    await asyncio.to_thread(embedded.ensure_connection_capacity)
     return embedded
 
 

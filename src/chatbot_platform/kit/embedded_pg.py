@@ -16,6 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "chatbot_platform"
+# initdb's default is 100; each process keeps up to DB_POOL_SIZE (30) connections, and
+# `cbp serve --workers 4` beside a `cbp worker` would not fit.
+MAX_CONNECTIONS = 300
 
 
 class EmbeddedPostgres:
@@ -50,6 +53,24 @@ class EmbeddedPostgres:
         exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
         if "(1 row)" not in exists:
             self._server.psql(f'CREATE DATABASE "{database}";')
+
+    def ensure_connection_capacity(self, wanted: int = MAX_CONNECTIONS) -> bool:
+        """Raise max_connections to `wanted` from the server's next start (`cbp migrate` before
+        `cbp serve` is one); True when it was raised now."""
+        current = self._number(
+            "SELECT CASE WHEN pending_restart THEN 0 ELSE 1 END * setting::int"
+            " FROM pg_settings WHERE name = 'max_connections';"
+        )
+        if current == 0 or current >= wanted:  # 0: already raised, waiting for a restart
+            return False
+        self._server.psql(f"ALTER SYSTEM SET max_connections = {int(wanted)};")
+        self._server.psql("SELECT pg_reload_conf();")  # marks it pending, so later starts skip it
+        log.info("embedded PostgreSQL: max_connections raised", extra={"from": current, "to": wanted})
+        return True
+
+    def _number(self, sql: str) -> int:
+        """The single integer a query answers, from psql's table output."""
+        return int(re.findall(r"^\s*(-?\d+)\s*$", self._server.psql(sql), re.MULTILINE)[0])
 
     def postmaster_pid(self) -> int | None:
         pid = self._server.get_pid() if self._server is not None else None
