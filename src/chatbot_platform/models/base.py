@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import DateTime, ForeignKey, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -41,6 +42,10 @@ class Timestamps:
 class TenantOwned:
     """Marks a table whose rows belong to one tenant; reads go through TenantRepository."""
 
+    # False where another index already starts with tenant_id: a second one only costs writes.
+    tenant_id_indexed: ClassVar[bool] = True
+
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:
-        return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+        indexed = getattr(cls, "tenant_id_indexed", True)
+        return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=indexed)

@@ -22,13 +22,15 @@ class Chunk(UUIDPrimaryKey, TenantOwned, Base):
     """
 
     __tablename__ = "chunks"
+    tenant_id_indexed = False  # ix_chunks_tenant_kb serves
     __table_args__ = (
         UniqueConstraint("document_id", "ordinal"),
         Index("ix_chunks_tenant_kb", "tenant_id", "knowledge_base_id"),
     )
 
     knowledge_base_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"))
-    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (document_id, ordinal) serves lookups by document.
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     ordinal: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
     heading_path: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)

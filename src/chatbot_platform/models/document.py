@@ -42,6 +42,7 @@ def _str_enum(cls: type[enum.StrEnum], name: str) -> Enum:
 
 class Document(UUIDPrimaryKey, TenantOwned, Timestamps, Base):
     __tablename__ = "documents"
+    tenant_id_indexed = False  # ix_documents_tenant_kb serves
     __table_args__ = (
         Index("ix_documents_tenant_kb", "tenant_id", "knowledge_base_id"),
         Index(

@@ -18,6 +18,7 @@ class CachedEmbedding(TenantOwned, Base):
     """
 
     __tablename__ = "embedding_cache"
+    tenant_id_indexed = False  # the primary key starts with tenant_id
     __table_args__ = (PrimaryKeyConstraint("tenant_id", "model", "content_hash"),)
 
     model: Mapped[str] = mapped_column(String(200))
