@@ -13,12 +13,12 @@ from chatbot_platform.desk import config, handoff, realtime
 from chatbot_platform.kit.clock import utcnow
 from chatbot_platform.kit.sse import encode
 from chatbot_platform.models import HandoffStatus
+from chatbot_platform.models.desk_handoff import OPEN_STATUSES
 
 if TYPE_CHECKING:
     from chatbot_platform.runtime import Services
 
 KEEPALIVE_SECONDS = 15.0
-OPEN = (HandoffStatus.QUEUED, HandoffStatus.ACTIVE)
 
 
 async def visitor_events(
@@ -63,12 +63,14 @@ async def _state(
             deadline = latest.requested_at + timedelta(seconds=timeout)
         # An open request's notice comes along: a change made before this stream listened (an
         # operator taking it right away) still reaches the visitor, who skips a notice already shown.
-        message = handoff.open_notice(latest, await handoff.language_of(session, tenant_id))
+        message = None
+        if latest.status in OPEN_STATUSES:
+            message = handoff.open_notice(latest, await handoff.language_of(session, tenant_id))
         return deadline, {
             "status": latest.status,
             "handoff_id": str(latest.id),
             "operator": latest.operator,
-            "message": message if latest.status in OPEN else None,
+            "message": message,
         }
 
 

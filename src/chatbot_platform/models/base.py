@@ -47,5 +47,4 @@ class TenantOwned:
 
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:
-        indexed = getattr(cls, "tenant_id_indexed", True)
-        return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=indexed)
+        return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=cls.tenant_id_indexed)
