@@ -170,8 +170,7 @@ async def run_level(
     evenly over `ramp` seconds (one request's length), as a load tool ramps up, and each one's first
     request is a warm-up that is not counted: then the streams are in flight at every moment, not
     arriving in step (see `run_burst` for that)."""
-    limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+    async with streams_client(base, clients) as client:
         url = "/chat/completions" if base.endswith("/v1") else "/v1/chat/completions"
         counter = iter(range(start + clients, start + clients + requests))
         samples: list[Sample] = []
@@ -187,33 +186,34 @@ async def run_level(
         return samples, time.perf_counter() - began - ramp
 
 
+def streams_client(base: str, streams: int, timeout: float = 120) -> httpx.AsyncClient:
+    """A client that keeps a connection for each of `streams` streams at once."""
+    limits = httpx.Limits(max_connections=streams + 10, max_keepalive_connections=streams + 10)
+    return httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits)
+
+
+async def all_at_once(
+    client: httpx.AsyncClient, headers: dict[str, str], bodies: list[dict[str, Any]]
+) -> tuple[list[Sample], float]:
+    """Every body sent at the same instant; the samples and the seconds until the last one ended."""
+    began = time.perf_counter()
+    samples = await asyncio.gather(*(one_stream(client, "/v1/chat/completions", headers, b) for b in bodies))
+    return list(samples), time.perf_counter() - began
+
+
 async def run_burst(
     base: str, headers: dict[str, str], clients: int, start: int
 ) -> tuple[list[Sample], float]:
     """`clients` requests sent at the same instant on warm connections: each gets the answer's
     pipeline only after the ones ahead of it, the worst case of arrivals in step."""
-    limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
-        warm = [body_for(start + i, repeated=True) for i in range(clients)]
-        await asyncio.gather(*(one_stream(client, "/v1/chat/completions", headers, b) for b in warm))
-        bodies = [body_for(start + clients + i) for i in range(clients)]
-        began = time.perf_counter()
-        sent = (one_stream(client, "/v1/chat/completions", headers, b) for b in bodies)
-        samples = list(await asyncio.gather(*sent))
-        return samples, time.perf_counter() - began
+    async with streams_client(base, clients) as client:
+        await all_at_once(client, headers, [body_for(start + i, repeated=True) for i in range(clients)])
+        return await all_at_once(client, headers, [body_for(start + clients + i) for i in range(clients)])
 
 
 async def run_held(base: str, headers: dict[str, str], start: int) -> tuple[list[Sample], float]:
-    limits = httpx.Limits(max_connections=HELD + 10, max_keepalive_connections=HELD + 10)
-    async with httpx.AsyncClient(base_url=base, timeout=180, limits=limits) as client:
-        began = time.perf_counter()
-        samples = await asyncio.gather(
-            *(
-                one_stream(client, "/v1/chat/completions", headers, body_for(start + i, held=True))
-                for i in range(HELD)
-            )
-        )
-        return list(samples), time.perf_counter() - began
+    async with streams_client(base, HELD, timeout=180) as client:
+        return await all_at_once(client, headers, [body_for(start + i, held=True) for i in range(HELD)])
 
 
 def percentile(values: list[float], q: float) -> float:
