@@ -8,7 +8,7 @@ document is indexed. The local embedder's own
 throughput is measured in the same run on the same chunks, with the server idle. Finally a 20-page
 PDF is uploaded and timed until it is full-text searchable.
 
-    python bench/ingest.py                      # everything (about 25 minutes on 2 cores)
+    python bench/ingest.py                      # everything (about 15 minutes on 2 cores)
     python bench/ingest.py --local-limit 300    # fewer documents for the slow local-embedder runs
 
 Each pipeline-alone layout runs `--repeat` times (3 by default), each time on a fresh platform and
