@@ -53,6 +53,7 @@ class Services:
     vector_store: VectorStore
     embedder: Embedder
     redis: Redis | None = None
+    session_redis: Redis | None = None  # admin sessions, on REDIS_DATABASE: `cbp cache clear` keeps them
     retrieval_cache: RetrievalCache = field(default_factory=lambda: RetrievalCache(None))
     chat_model: ChatModel | None = None
     throttle: Throttle = field(default_factory=LocalThrottle)
@@ -66,7 +67,7 @@ class Services:
         cls, settings: Settings, database: Database, *, worker_queues: Sequence[str] = ()
     ) -> Services:
         load_tasks()
-        redis = _redis_client(settings)
+        redis = redis_client(settings)
         queues = JobQueues.create(settings, database.url)
         database.job_sink = queues.send_pending
         services = cls(
@@ -77,6 +78,7 @@ class Services:
             vector_store=build_vector_store(settings, database),
             embedder=build_embedder(settings, redis=redis),
             redis=redis,
+            session_redis=redis_client(settings, settings.redis.database),
             retrieval_cache=RetrievalCache(redis, settings.cache.prefix),
             chat_model=build_chat_model(settings, redis),
             throttle=build_throttle(redis, key_prefix=settings.cache.prefix),
@@ -176,8 +178,9 @@ class Services:
             await embedder.aclose()
         if self.chat_model is not None:
             await self.chat_model.aclose()
-        if self.redis is not None:
-            await self.redis.aclose()
+        for client in (self.redis, self.session_redis):
+            if client is not None:
+                await client.aclose()
 
 
 def get_services(request: Request) -> Services:
@@ -187,7 +190,9 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def _redis_client(settings: Settings) -> Redis | None:
+def redis_client(settings: Settings, database: int | None = None) -> Redis | None:
+    """A client of the configured Redis, on `database` (default REDIS_CACHE_DATABASE: the cache, rate
+    limits, budgets, maintenance state and scraper slots); None without Redis."""
     redis = settings.redis
     if not redis.enabled:
         return None
@@ -197,7 +202,7 @@ def _redis_client(settings: Settings) -> Redis | None:
     return Redis(
         host=redis.host or "127.0.0.1",
         port=redis.port,
-        db=redis.database,
+        db=redis.cache_database if database is None else database,
         password=redis.password.get_secret_value() if redis.password else None,
         retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=1),
         socket_connect_timeout=REDIS_CONNECT_TIMEOUT,

@@ -5,11 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
 from chatbot_platform.admin.sessions import MemorySessions, RedisSessions, SessionStore
+from chatbot_platform.app import create_app
+from tests.admin.helpers import log_in, make_platform_admin
+from tests.fixtures.database import make_settings
 
 
 @pytest.fixture
@@ -44,3 +49,34 @@ async def test_memory_sessions_expire() -> None:
     expired = MemorySessions(timedelta(seconds=-1))
     token = await expired.create(uuid.uuid4(), ip=None, user_agent=None)
     assert await expired.user_of(token) is None
+
+
+async def test_the_platform_keeps_redis_sessions_on_redis_database_apart_from_the_cache(
+    tmp_path: Path, database_url: str
+) -> None:
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    settings = make_settings(
+        tmp_path,
+        database_url,
+        REDIS_HOST="127.0.0.1",
+        SESSION_DRIVER="redis",
+        CACHE_PREFIX=prefix,
+        REDIS_DATABASE="4",
+        REDIS_CACHE_DATABASE="3",
+    )
+    sessions, cache = Redis(db=4), Redis(db=3)
+    application = create_app(settings)
+    try:
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as web:
+                await log_in(web, await make_platform_admin(application, f"{prefix}@example.com"))
+                assert (await web.get("/admin/")).status_code == 200
+        assert [key async for key in sessions.scan_iter(f"{prefix}:admin-session:*")]
+        assert not [key async for key in cache.scan_iter(f"{prefix}:admin-session:*")]
+    finally:
+        for client in (sessions, cache):
+            keys = [key async for key in client.scan_iter(f"{prefix}:*")]
+            if keys:
+                await client.delete(*keys)
+            await client.aclose()

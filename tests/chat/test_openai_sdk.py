@@ -514,7 +514,7 @@ async def test_with_redis_the_throttle_and_the_openai_budget_are_shared_by_proce
     assert one.fake is not None
     two = await platforms.start(storage="shared", fake=one.fake, **shared)
     tenant = await italian_tenant(one)
-    redis = Redis(host="127.0.0.1", port=6379)
+    redis = Redis(host="127.0.0.1", port=6379, db=1)  # REDIS_CACHE_DATABASE's default
     try:
         one.openai(tenant).chat.completions.create(model="default", messages=ask(QUESTION))
         two.openai(tenant).chat.completions.create(model="default", messages=ask(QUESTION + " Davvero?"))

@@ -108,27 +108,36 @@ async def test_monitor_flags_a_queue_over_its_maximum(
         await database.close()
 
 
-async def test_cache_clear_deletes_the_prefix_but_not_maintenance(env: dict[str, str]) -> None:
+async def test_cache_clear_empties_the_cache_database_but_keeps_maintenance_and_sessions(
+    env: dict[str, str],
+) -> None:
     prefix = f"cbp-cache-{uuid.uuid4().hex[:8]}"
-    redis = Redis()
+    cache, default = Redis(db=3), Redis(db=0)
+    cleared = [f"{prefix}:rag:result:1", f"{prefix}:throttle:api:key"]
+    # Admin sessions live on REDIS_DATABASE; an operator may point it at the cache's database too.
+    kept = [f"{prefix}:maintenance", f"{prefix}:admin-session:abc", f"{prefix}-other:keep"]
     try:
-        await redis.set(f"{prefix}:rag:result:1", "x")
-        await redis.set(f"{prefix}:throttle:api:key", "3")
-        await redis.set(f"{prefix}:maintenance", "{}")
-        await redis.set(f"{prefix}-other:keep", "y")
+        for key in cleared + kept:
+            await cache.set(key, "x")
+        await default.set(f"{prefix}:rag:result:2", "another database")
         code, output = await cbp_here(
-            "cache", "clear", env={**env, "REDIS_HOST": "127.0.0.1", "CACHE_PREFIX": prefix}
+            "cache",
+            "clear",
+            env={**env, "REDIS_HOST": "127.0.0.1", "CACHE_PREFIX": prefix, "REDIS_CACHE_DATABASE": "3"},
         )
         assert code == 0
         assert "cleared 2 cached entries" in output
-        assert await redis.exists(f"{prefix}:rag:result:1", f"{prefix}:throttle:api:key") == 0
-        assert await redis.exists(f"{prefix}:maintenance", f"{prefix}-other:keep") == 2
+        assert await cache.exists(*cleared) == 0
+        assert await cache.exists(*kept) == len(kept)
+        assert await default.exists(f"{prefix}:rag:result:2") == 1
         code, output = await cbp_here("cache", "clear", env=env)  # no Redis: nothing shared to clear
         assert code == 0
         assert "no shared cache" in output
     finally:
-        await redis.delete(f"{prefix}:maintenance", f"{prefix}-other:keep")
-        await redis.aclose()
+        await cache.delete(*kept)
+        await default.delete(f"{prefix}:rag:result:2")
+        await cache.aclose()
+        await default.aclose()
 
 
 async def test_about_and_routes_show_the_operations_side(env: dict[str, str]) -> None:

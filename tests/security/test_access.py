@@ -100,7 +100,7 @@ async def redis_client(tmp_path: Path, database_url: str) -> AsyncIterator[tuple
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http, prefix
-    redis = aioredis.Redis(host="127.0.0.1", port=6379, db=settings.redis.database)
+    redis = aioredis.Redis(host="127.0.0.1", port=6379, db=settings.redis.cache_database)
     try:
         keys = [key async for key in redis.scan_iter(f"{prefix}*")]
         if keys:
@@ -125,7 +125,7 @@ async def test_the_redis_retrieval_cache_never_crosses_tenants(
             assert found.status_code == 200, found.text
             assert own in found.text
             assert other not in found.text
-    redis = aioredis.Redis(host="127.0.0.1", port=6379, db=0)  # Services use REDIS_DATABASE
+    redis = aioredis.Redis(host="127.0.0.1", port=6379, db=1)  # the cache is on REDIS_CACHE_DATABASE
     try:
         cached = [key async for key in redis.scan_iter(f"{prefix}*")]
     finally:

@@ -141,7 +141,7 @@ def session_store(request: Request) -> SessionStore:
     store: SessionStore | None = getattr(state, "admin_session_store", None)
     if store is None:
         services = cast(Services, state.services)
-        store = build_session_store(services.settings, services.database, services.redis)
+        store = build_session_store(services.settings, services.database, services.session_redis)
         state.admin_session_store = store
     return store
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chatbot_platform.settings import Settings
 
 TOUCH_EVERY = timedelta(seconds=60)  # sliding expiry is written at most this often
+SESSION_KEY = "admin-session:"  # under CACHE_PREFIX in Redis
 
 
 class SessionStore(Protocol):
@@ -88,7 +89,7 @@ class DatabaseSessions:
 
 class RedisSessions:
     def __init__(self, redis: Redis, lifetime: timedelta, prefix: str) -> None:
-        self.redis, self.lifetime, self.prefix = redis, lifetime, f"{prefix}:admin-session:"
+        self.redis, self.lifetime, self.prefix = redis, lifetime, f"{prefix}:{SESSION_KEY}"
 
     def _key(self, token: str) -> str:
         return self.prefix + sha256_hex(token)

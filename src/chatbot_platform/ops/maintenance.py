@@ -170,9 +170,9 @@ async def open_store(settings: Settings) -> MaintenanceStore:
     if driver == "file":
         return FileMaintenanceStore(settings.app.storage_path / "framework" / "down")
     if driver == "cache" and settings.redis.enabled:
-        from chatbot_platform.runtime import _redis_client
+        from chatbot_platform.runtime import redis_client
 
-        redis = _redis_client(settings)
+        redis = redis_client(settings)
         assert redis is not None  # noqa: S101 - enabled above
         return RedisMaintenanceStore(redis, settings.cache.prefix, owned=True)
     return DatabaseMaintenanceStore(await Database.open(settings), owned=True)

@@ -134,8 +134,16 @@ class RedisSettings(Section):
     )
     password: SecretStr | None = setting(None, "REDIS_PASSWORD", "Redis password.")
     port: int = setting(6379, "REDIS_PORT", "Redis port.", ge=1, le=65535)
-    database: int = setting(0, "REDIS_DATABASE", "Default Redis database number.", ge=0)
-    cache_database: int = setting(1, "REDIS_CACHE_DATABASE", "Redis database for the cache.", ge=0)
+    database: int = setting(
+        0, "REDIS_DATABASE", "Redis database for admin sessions (SESSION_DRIVER=redis).", ge=0
+    )
+    cache_database: int = setting(
+        1,
+        "REDIS_CACHE_DATABASE",
+        "Redis database for the cache, rate limits, the OpenAI budget, maintenance state and scraper "
+        "slots (what `cbp cache clear` clears).",
+        ge=0,
+    )
     queue_database: int = setting(2, "REDIS_QUEUE_DATABASE", "Redis database for the job queue.", ge=0)
 
     @property
