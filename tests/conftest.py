@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -32,11 +34,18 @@ def clean_environment() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 async def databases(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DatabaseCluster]:
-    dbs = DatabaseCluster(tmp_path_factory.mktemp("pg"))
-    dbs.start()
-    await dbs.create_template(make_settings(tmp_path_factory.mktemp("template-storage")))
-    yield dbs
-    dbs.stop()
+    # Not under pytest's temporary root: another pytest session started on the machine meanwhile
+    # makes that root private (0700) again, and the server, which runs as an unprivileged user,
+    # would lose its data directory mid-run.
+    root = Path(tempfile.mkdtemp(prefix="cbp-test-pg-"))
+    dbs = DatabaseCluster(root)
+    try:
+        dbs.start()
+        await dbs.create_template(make_settings(tmp_path_factory.mktemp("template-storage")))
+        yield dbs
+    finally:
+        dbs.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
