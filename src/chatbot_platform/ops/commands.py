@@ -257,7 +257,7 @@ cache_app = typer.Typer(help="The shared cache.", no_args_is_help=True)
 
 @cache_app.command("clear")
 def cache_clear() -> None:
-    """Delete every cached entry under CACHE_PREFIX in Redis (retrieval results, query embeddings…)."""
+    """Empty the cache (CACHE_PREFIX in REDIS_CACHE_DATABASE); maintenance and admin sessions stay."""
     from chatbot_platform.ops.cache import clear_cache
 
     settings = settings_or_exit()
