@@ -317,14 +317,7 @@ async def release(session: AsyncSession, tenant_id: uuid.UUID, handoff_id: uuid.
 
 
 async def close(session: AsyncSession, tenant_id: uuid.UUID, handoff_id: uuid.UUID) -> DeskHandoff:
-    return await _end(
-        session,
-        tenant_id,
-        handoff_id,
-        HandoffStatus.CLOSED,
-        (HandoffStatus.QUEUED, HandoffStatus.ACTIVE),
-        "close",
-    )
+    return await _end(session, tenant_id, handoff_id, HandoffStatus.CLOSED, OPEN_STATUSES, "close")
 
 
 async def _end(
