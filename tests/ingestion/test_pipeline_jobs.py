@@ -16,6 +16,7 @@ from chatbot_platform.ops import failed_jobs
 from tests.factories import make_tenant
 from tests.fixtures.database import make_settings
 from tests.fixtures.fake_openai import FakeOpenAI
+from tests.fixtures.redis import require_redis
 from tests.ingestion.test_documents_api import upload, wait_for
 
 
@@ -154,15 +155,7 @@ async def test_a_document_whose_job_was_lost_is_recovered(app: FastAPI, client: 
 
 @pytest.fixture
 async def redis_queue_app(tmp_path: Path, database_url: str) -> AsyncIterator[FastAPI]:
-    from redis.asyncio import Redis
-
-    probe = Redis(host="127.0.0.1", port=6379)
-    try:
-        await probe.ping()
-    except Exception as exc:
-        pytest.fail(f"these tests need Redis on 127.0.0.1:6379: {exc}")
-    finally:
-        await probe.aclose()
+    await require_redis()
     overrides = {"QUEUE_CONNECTION": "redis", "REDIS_HOST": "127.0.0.1", "REDIS_QUEUE_DATABASE": "5"}
     async for app in running_app(overrides, tmp_path, database_url):
         yield app

@@ -10,15 +10,13 @@ import pytest
 from redis.asyncio import Redis
 
 from chatbot_platform.retrieval.cache import RetrievalCache
+from tests.fixtures.redis import require_redis
 
 
 @pytest.fixture
 async def redis() -> AsyncIterator[tuple[Redis, str]]:
+    await require_redis()
     client, prefix = Redis(host="127.0.0.1", port=6379), f"test-cache-{uuid.uuid4().hex[:8]}"
-    try:
-        await client.ping()
-    except Exception as exc:
-        pytest.fail(f"this test needs Redis on 127.0.0.1:6379: {exc}")
     yield client, prefix
     keys = [key async for key in client.scan_iter(f"{prefix}:*")]
     if keys:

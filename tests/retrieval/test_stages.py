@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from chatbot_platform.app import create_app
 from tests.factories import make_tenant
 from tests.fixtures.database import make_settings
+from tests.fixtures.redis import require_redis
 from tests.retrieval.corpora import ITALIAN, external_ids, index_corpus, search
 
 SECTIONS = [
@@ -61,13 +61,7 @@ async def test_mmr_keeps_a_near_duplicate_out_of_the_top(client: httpx.AsyncClie
 
 @pytest.fixture
 async def redis_apps(tmp_path: Path, database_url: str) -> AsyncIterator[list[FastAPI]]:
-    probe = Redis(host="127.0.0.1", port=6379)
-    try:
-        await probe.ping()
-    except Exception as exc:
-        pytest.fail(f"these tests need Redis on 127.0.0.1:6379: {exc}")
-    finally:
-        await probe.aclose()
+    await require_redis()
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     # Two processes of one deployment: the same database, file storage and Redis.
     settings = make_settings(tmp_path / "shared", database_url, REDIS_HOST="127.0.0.1", CACHE_PREFIX=prefix)
